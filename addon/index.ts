@@ -1,0 +1,126 @@
+/**
+ * The typed facade over the native addon — the only importer of the .node file.
+ * Everything the kernel does for hutch goes through `NativeOps`, so policy code can
+ * be unit-tested against a recording fake (test/fixtures/fake-native.ts).
+ */
+import * as path from 'node:path';
+
+export interface ExitStatus {
+  /** exit code when the process exited */
+  code: number | null;
+  /** signal number when it was killed */
+  signal: number | null;
+}
+
+export interface ExitWatch {
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** Numbers shared with addon/src/seccomp_compile.cc. */
+export const enum SeccompAction {
+  KillThread = 0,
+  KillProcess = 1,
+  Trap = 2,
+  Errno = 3,
+  Trace = 4,
+  Allow = 5,
+  Log = 6,
+  Notify = 7,
+}
+
+/** libseccomp's enum scmp_compare. */
+export const enum SeccompOp {
+  NotEqual = 1,
+  LessThan = 2,
+  LessEqual = 3,
+  Equal = 4,
+  GreaterEqual = 5,
+  GreaterThan = 6,
+  MaskedEqual = 7,
+}
+
+export interface SeccompProgram {
+  defaultAction: SeccompAction;
+  defaultErrno: number;
+  /** libseccomp arch names: "x86_64", "x86", "x32", "aarch64", ... */
+  architectures: string[];
+  syscalls: {
+    names: string[];
+    action: SeccompAction;
+    errno: number;
+    args: { index: number; value: bigint; valueTwo: bigint; op: SeccompOp }[];
+  }[];
+}
+
+export interface LaunchOptions {
+  /** fds[i] = our fd to appear as fd i in hutch-init (-1: closed) */
+  fds: number[];
+  /** arguments after argv[0] */
+  args: string[];
+  /** cgroup v2 directory fd: start the process in it (CLONE_INTO_CGROUP) */
+  cgroupFd?: number;
+}
+
+export interface NativeOps {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount(target: string, flags?: number): void;
+  mkfifo(path: string, mode: number): void;
+  /** Waits for the lock on the thread pool. */
+  flock(fd: number, exclusive: boolean): Promise<void>;
+  /** Tries once; false when someone else holds it. */
+  flockNow(fd: number, exclusive: boolean): boolean;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** waitid on a pidfd: null while still running; throws ECHILD when not our child. */
+  reap(pidfd: number, block?: boolean): ExitStatus | null;
+  /** Calls back once when the process exits (reaping it when `reap`; status null otherwise). */
+  watchExit(pidfd: number, reap: boolean, onExit: (status: ExitStatus | null) => void): ExitWatch;
+  setChildSubreaper(): void;
+  socketpair(): [number, number];
+  sendFds(socket: number, data: Buffer, fds: number[]): void;
+  recvFds(socket: number, maxBytes?: number): { data: Buffer; fds: number[] } | null;
+  connectUnix(path: string): number;
+  setBlocking(fd: number, blocking: boolean): void;
+  /** Starts hutch-init; returns at once. */
+  launch(options: LaunchOptions): { pid: number; pidfd: number };
+  compileSeccomp(program: SeccompProgram): Buffer;
+}
+
+/** Where node-gyp puts the addon and hutch-init (overridable for packaging). */
+export function buildDir(): string {
+  return process.env.HUTCH_NATIVE_DIR ?? path.resolve(__dirname, '..', '..', 'build', 'Release');
+}
+
+export function initPath(): string {
+  return path.join(buildDir(), 'hutch-init');
+}
+
+interface RawAddon extends Omit<NativeOps, 'launch' | 'watchExit'> {
+  launch(options: { initPath: string; fds: number[]; argv: string[]; cgroupFd?: number }): { pid: number; pidfd: number };
+  ExitWatch: new (pidfd: number, reap: boolean, onExit: (status: ExitStatus | null) => void) => ExitWatch;
+}
+
+let loaded: NativeOps | undefined;
+
+function load(): NativeOps {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const raw = require(path.join(buildDir(), 'hutch_native.node')) as RawAddon;
+  return {
+    ...raw,
+    socketpair: () => raw.socketpair() as [number, number],
+    launch: (o) => raw.launch({ initPath: initPath(), fds: o.fds, argv: ['hutch-init', ...o.args], cgroupFd: o.cgroupFd }),
+    watchExit: (pidfd, reap, onExit) => new raw.ExitWatch(pidfd, reap, onExit),
+  };
+}
+
+/** The real addon, loaded on first use. */
+export function native(): NativeOps {
+  loaded ??= load();
+  return loaded;
+}
+
+export { encodePlan } from './plan-codec';
+export type { LaunchPlan, PlanMount, PlanDevice, PlanHook, PlanRlimit } from './plan';
+export { MountKind } from './plan';

@@ -1,0 +1,97 @@
+/* The sync socket to the parent: framed messages (plan_format.h) and failure reports. */
+#include "init.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int sync_fd = -1;
+static int detached;
+
+static void write_all(const void *data, size_t len) {
+  const uint8_t *p = data;
+  while (len > 0) {
+    ssize_t n = send(sync_fd, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) _exit(1); /* the parent is gone: nobody to tell */
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void read_all(void *data, size_t len) {
+  uint8_t *p = data;
+  while (len > 0) {
+    ssize_t n = read(sync_fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) _exit(1); /* the parent closed the socket: it gave up on us */
+    if (n < 0) fail("sync", errno, "read from parent");
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+void sync_send(uint32_t type, const void *data, uint32_t len) {
+  uint32_t header[2] = {type, len};
+  write_all(header, sizeof header);
+  if (len) write_all(data, len);
+}
+
+void sync_send_fd(uint32_t type, int fd) {
+  uint32_t header[2] = {type, 0};
+  struct iovec iov = {.iov_base = header, .iov_len = sizeof header};
+  char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  while (sendmsg(sync_fd, &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) fail("sync", errno, "send fd to parent");
+  }
+}
+
+uint8_t *sync_expect(uint32_t type, uint32_t *len) {
+  uint32_t header[2];
+  read_all(header, sizeof header);
+  if (header[0] != type) fail("sync", EPROTO, "expected message %u from parent, got %u", type, header[0]);
+  uint8_t *data = malloc((size_t)header[1] + 1);
+  if (!data) fail("sync", ENOMEM, "out of memory");
+  read_all(data, header[1]);
+  data[header[1]] = 0;
+  if (len) *len = header[1];
+  return data;
+}
+
+void sync_detach(void) {
+  detached = 1;
+}
+
+void fail(const char *step, int err, const char *fmt, ...) {
+  char detail[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  if (detached || sync_fd < 0) {
+    /* After `created` the parent is gone; the container's stderr is all we have. */
+    dprintf(2, "hutch-init: %s: %s: %s\n", step, detail, strerror(err));
+    _exit(err == ENOENT ? 127 : err == EACCES ? 126 : 255);
+  }
+  size_t step_len = strlen(step) + 1, detail_len = strlen(detail) + 1;
+  uint8_t payload[4 + 64 + sizeof detail];
+  int32_t e = err;
+  if (step_len > 64) step_len = 64;
+  memcpy(payload, &e, 4);
+  memcpy(payload + 4, step, step_len);
+  payload[4 + step_len - 1] = 0;
+  memcpy(payload + 4 + step_len, detail, detail_len);
+  sync_send(MSG_ERROR, payload, (uint32_t)(4 + step_len + detail_len));
+  _exit(1);
+}

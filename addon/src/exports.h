@@ -1,0 +1,9 @@
+// One initialiser per source file; module.cc calls them all.
+#pragma once
+#include <napi.h>
+
+void InitFsOps(Napi::Env env, Napi::Object exports);
+void InitPidfdOps(Napi::Env env, Napi::Object exports);
+void InitFdPassing(Napi::Env env, Napi::Object exports);
+void InitLaunch(Napi::Env env, Napi::Object exports);
+void InitSeccomp(Napi::Env env, Napi::Object exports);
