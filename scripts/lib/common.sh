@@ -39,6 +39,8 @@ build_hutch() {
   fi
   log "building the native addon and hutch-init"
   npx --no-install node-gyp rebuild --silent --nodedir=/usr >/dev/null
+  log "generating protobuf code"
+  bash scripts/gen-proto
   log "compiling TypeScript"
   npx --no-install tsc -p tsconfig.json
   install_bins
