@@ -47,7 +47,7 @@ export function createCliLogger(options: { log?: string; logFormat: 'text' | 'js
   let fd = 2;
   if (options.log) {
     try {
-      fd = fs.openSync(options.log, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_CLOEXEC, 0o644);
+      fd = fs.openSync(options.log, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
     } catch {
       fd = 2; // an unwritable log must not hide the error itself
     }
