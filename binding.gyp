@@ -9,7 +9,8 @@
         "addon/src/pidfd_ops.cc",
         "addon/src/fd_passing.cc",
         "addon/src/launch.cc",
-        "addon/src/seccomp_compile.cc"
+        "addon/src/seccomp_compile.cc",
+        "addon/src/fd_watch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

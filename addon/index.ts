@@ -77,6 +77,8 @@ export interface NativeOps {
   reap(pidfd: number, block?: boolean): ExitStatus | null;
   /** Calls back once when the process exits (reaping it when `reap`; status null otherwise). */
   watchExit(pidfd: number, reap: boolean, onExit: (status: ExitStatus | null) => void): ExitWatch;
+  /** Calls back each time `fd` is readable (or writable), until closed; status < 0 is a libuv error. */
+  watchFd(fd: number, writable: boolean, onReady: (status: number) => void): ExitWatch;
   setChildSubreaper(): void;
   socketpair(): [number, number];
   sendFds(socket: number, data: Buffer, fds: number[]): void;
@@ -97,9 +99,10 @@ export function initPath(): string {
   return path.join(buildDir(), 'hutch-init');
 }
 
-interface RawAddon extends Omit<NativeOps, 'launch' | 'watchExit'> {
+interface RawAddon extends Omit<NativeOps, 'launch' | 'watchExit' | 'watchFd'> {
   launch(options: { initPath: string; fds: number[]; argv: string[]; cgroupFd?: number }): { pid: number; pidfd: number };
   ExitWatch: new (pidfd: number, reap: boolean, onExit: (status: ExitStatus | null) => void) => ExitWatch;
+  FdWatch: new (fd: number, writable: boolean, onReady: (status: number) => void) => ExitWatch;
 }
 
 let loaded: NativeOps | undefined;
@@ -112,6 +115,7 @@ function load(): NativeOps {
     socketpair: () => raw.socketpair() as [number, number],
     launch: (o) => raw.launch({ initPath: initPath(), fds: o.fds, argv: ['hutch-init', ...o.args], cgroupFd: o.cgroupFd }),
     watchExit: (pidfd, reap, onExit) => new raw.ExitWatch(pidfd, reap, onExit),
+    watchFd: (fd, writable, onReady) => new raw.FdWatch(fd, writable, onReady),
   };
 }
 

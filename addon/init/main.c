@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int open_exec_fifo(const char *path) {
@@ -84,6 +85,8 @@ int main(int argc, char **argv) {
   }
   sync_fd = atoi(argv[1]);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* The sync socket is the last fd we were given; anything above leaked from a caller. */
+  syscall(SYS_close_range, (unsigned)sync_fd + 1, ~0U, 0);
   uint32_t len;
   uint8_t *buf = sync_expect(MSG_PLAN, &len);
   struct plan plan;

@@ -117,7 +117,8 @@ static void set_caps(struct plan *plan) {
     fail("capabilities", errno, "clear ambient capabilities");
   for (int cap = 0; cap < 64; cap++) {
     if (!(plan->cap_ambient & (1ULL << cap))) continue;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+    /* Like runc: a cap not also inheritable cannot be ambient; the spec asks, we try. */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
       fail("capabilities", errno, "raise ambient capability %d", cap);
   }
 }

@@ -7,3 +7,4 @@ void InitPidfdOps(Napi::Env env, Napi::Object exports);
 void InitFdPassing(Napi::Env env, Napi::Object exports);
 void InitLaunch(Napi::Env env, Napi::Object exports);
 void InitSeccomp(Napi::Env env, Napi::Object exports);
+void InitFdWatch(Napi::Env env, Napi::Object exports);

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFdPassing(env, exports);
   InitLaunch(env, exports);
   InitSeccomp(env, exports);
+  InitFdWatch(env, exports);
   return exports;
 }
 

@@ -1,0 +1,53 @@
+/** cgroupfs file helpers shared by the v1 and v2 managers. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HutchError } from '../../runtime/errors';
+
+export function writeCgroupFile(op: string, dir: string, file: string, value: string): void {
+  try {
+    fs.writeFileSync(path.join(dir, file), value);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new HutchError(op, `write ${value.trim()} to ${path.join(dir, file)}: ${err.message}`, { errno: err.code, path: path.join(dir, file) });
+  }
+}
+
+export function readPids(file: string): number[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** mkdir -p, returning the directories it created (deepest last), for undo. */
+export function mkdirTracked(dir: string): string[] {
+  const created: string[] = [];
+  const missing: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+      created.push(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  return created;
+}
+
+/** rmdir that tolerates already-gone and retries while the kernel still lists dying tasks. */
+export async function removeCgroupDir(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt >= 50) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(2 * (attempt + 1), 20)));
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { flagBool, flagInt, flagString, type FlagSpec } from '../args';
+import { requireId, type Command, type CommandContext } from '../command';
+import { createContainer } from '../../lifecycle/create';
+
+export const CREATE_FLAGS: FlagSpec[] = [
+  { name: 'bundle', short: 'b', type: 'string', help: 'path to the root of the bundle directory (default: current directory)' },
+  { name: 'console-socket', type: 'string', help: 'path to an AF_UNIX socket which will receive the pty master' },
+  { name: 'pid-file', type: 'string', help: 'file to write the process id to' },
+  { name: 'no-pivot', type: 'bool', help: 'do not use pivot_root to jail the process inside the rootfs' },
+  { name: 'no-new-keyring', type: 'bool', help: 'do not create a new session keyring for the container' },
+  { name: 'preserve-fds', type: 'string', help: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N)' },
+];
+
+export function createOptions(op: string, ctx: CommandContext) {
+  return {
+    root: ctx.globals.root,
+    id: requireId(op, ctx),
+    bundle: flagString(ctx.args, 'bundle'),
+    pidFile: flagString(ctx.args, 'pid-file'),
+    consoleSocket: flagString(ctx.args, 'console-socket'),
+    noPivot: flagBool(ctx.args, 'no-pivot'),
+    noNewKeyring: flagBool(ctx.args, 'no-new-keyring'),
+    preserveFds: flagInt(op, ctx.args, 'preserve-fds') ?? 0,
+    debug: (m: string) => ctx.log.debug(m),
+  };
+}
+
+export const command: Command = {
+  name: 'create',
+  summary: 'create a container (its process waits for `start`)',
+  usage: '<container-id>',
+  flags: CREATE_FLAGS,
+  async run(ctx) {
+    await createContainer(createOptions('create', ctx));
+  },
+};

@@ -1,0 +1,74 @@
+/**
+ * `run`: create + start. Detached (-d) it returns once started; in the foreground it
+ * forwards signals to the init, waits for it (the init is our child), removes the
+ * container unless --keep, and exits with the container's status (128+N if killed).
+ */
+import { native } from '../../../addon';
+import { flagBool } from '../args';
+import type { Command } from '../command';
+import { HutchError } from '../../errors';
+import { createContainer } from '../../lifecycle/create';
+import { deleteContainer } from '../../lifecycle/delete';
+import { startContainer } from '../../lifecycle/start';
+import { closeQuietly } from '../../launch/sync-channel';
+import type { ExitStatus } from '../../../addon';
+import { CREATE_FLAGS, createOptions } from './create';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export const command: Command = {
+  name: 'run',
+  summary: 'create and run a container',
+  usage: '<container-id>',
+  flags: [
+    ...CREATE_FLAGS,
+    { name: 'detach', short: 'd', type: 'bool', help: 'detach from the container process' },
+    { name: 'keep', type: 'bool', help: 'do not delete the container after it exits' },
+    { name: 'no-subreaper', type: 'bool', help: 'do not become a subreaper for orphans in the container' },
+  ],
+  async run(ctx) {
+    const detach = flagBool(ctx.args, 'detach');
+    const options = createOptions('run', ctx);
+    const nativeOps = native();
+    if (!detach && !flagBool(ctx.args, 'no-subreaper')) nativeOps.setChildSubreaper();
+    const created = await createContainer({
+      ...options,
+      keepPidfd: !detach,
+      injectSpec: async (spec) => {
+        if (!detach && spec.process?.terminal && !options.consoleSocket) {
+          throw new HutchError('run', 'process.terminal in the foreground is not supported yet: use --detach with --console-socket, or terminal false', {
+            kind: 'unimplemented',
+            field: 'process.terminal',
+          });
+        }
+        return spec;
+      },
+    });
+    if (detach) {
+      await startContainer({ root: options.root, id: options.id, warn: (m) => ctx.log.warn(m) });
+      return 0;
+    }
+    const { init } = created;
+    const exited = new Promise<ExitStatus | null>((resolve) => nativeOps.watchExit(init.pidfd, true, resolve));
+    const forward = (sig: NodeJS.Signals): void => {
+      try {
+        nativeOps.pidfdSendSignal(init.pidfd, require('node:os').constants.signals[sig]);
+      } catch {
+        // already exited
+      }
+    };
+    for (const s of FORWARDED) process.on(s, forward);
+    try {
+      await startContainer({ root: options.root, id: options.id, warn: (m) => ctx.log.warn(m) });
+    } catch (e) {
+      await deleteContainer({ root: options.root, id: options.id, force: true });
+      throw e;
+    }
+    const status = await exited;
+    for (const s of FORWARDED) process.off(s, forward);
+    closeQuietly(init.pidfd);
+    if (!flagBool(ctx.args, 'keep')) await deleteContainer({ root: options.root, id: options.id, force: true, warn: (m) => ctx.log.warn(m) });
+    if (!status) return 255;
+    return status.code ?? 128 + (status.signal ?? 0);
+  },
+};

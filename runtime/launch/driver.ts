@@ -1,0 +1,140 @@
+/**
+ * Drives hutch-init through its stages over the sync socket (named messages, see
+ * addon/init/plan_format.h). The parent's part of each stage is a handler: attach
+ * the first process to its cgroup before it reads the plan, write id maps, run the
+ * network and createRuntime hooks, then `go`. Any failure kills what was started.
+ */
+import { encodePlan, Msg } from '../../addon/plan-codec';
+import type { LaunchPlan } from '../../addon/plan';
+import type { NativeOps } from '../../addon';
+import { HutchError } from '../errors';
+import { closeQuietly, initError, SyncChannel } from './sync-channel';
+
+export interface InitProcess {
+  /** host pid of the container init */
+  pid: number;
+  /** pidfd of the init (it is our child: CLONE_PARENT) */
+  pidfd: number;
+}
+
+export interface LaunchHandlers {
+  /** Put the first process in its cgroup (it has not run anything yet). */
+  beforePlan(stage0Pid: number): Promise<void>;
+  /** Write /proc/<pid>/uid_map and gid_map. */
+  writeIdMaps(pid: number): Promise<void>;
+  /** The init exists: record it. */
+  initStarted(init: InitProcess): Promise<void>;
+  /** Mounts are ready, before pivot_root: network, prestart and createRuntime hooks. Returns the state JSONs for in-container hooks. */
+  atCreateRuntime(init: InitProcess): Promise<{ createState: string; startState: string }>;
+  /** The seccomp notify listener fd. */
+  seccompListener?(fd: number): Promise<void>;
+}
+
+export interface LaunchIo {
+  /** fds for the container's 0, 1, 2 */
+  stdio: [number, number, number];
+  /** --preserve-fds: our fds 3..3+n-1 become the container's */
+  preserveFds: number;
+  /** connected console socket to hand to hutch-init */
+  consoleSocketFd?: number;
+  /** cgroup v2 directory for CLONE_INTO_CGROUP */
+  cgroupFd?: number;
+}
+
+function killQuietly(nativeOps: NativeOps, pidfd: number | undefined): void {
+  if (pidfd === undefined) return;
+  try {
+    nativeOps.pidfdSendSignal(pidfd, 9);
+  } catch {
+    // already gone
+  }
+}
+
+/** Reaps stage 0 without blocking the loop (it exits right after reporting the init). */
+function reapLater(nativeOps: NativeOps, pidfd: number): void {
+  nativeOps.watchExit(pidfd, true, () => closeQuietly(pidfd)).unref();
+}
+
+export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchPlan, io: LaunchIo, handlers: LaunchHandlers): Promise<InitProcess> {
+  const [parentEnd, childEnd] = nativeOps.socketpair();
+  const fds = [...io.stdio];
+  for (let i = 0; i < io.preserveFds; i++) fds.push(3 + i);
+  if (io.consoleSocketFd !== undefined) {
+    plan.consoleFd = fds.length;
+    fds.push(io.consoleSocketFd);
+  }
+  const syncIndex = fds.length;
+  fds.push(childEnd);
+
+  let stage0: { pid: number; pidfd: number };
+  try {
+    stage0 = nativeOps.launch({ fds, args: [String(syncIndex)], cgroupFd: io.cgroupFd });
+  } catch (e) {
+    closeQuietly(parentEnd);
+    closeQuietly(childEnd);
+    throw new HutchError(op, `start hutch-init: ${(e as Error).message}`, { step: 'launch', errno: (e as NodeJS.ErrnoException).code });
+  }
+  closeQuietly(childEnd);
+  const channel = new SyncChannel(parentEnd, nativeOps, op);
+  let init: InitProcess | undefined;
+  let stage0Reaped = false;
+  try {
+    await handlers.beforePlan(stage0.pid);
+    channel.send(Msg.PLAN, encodePlan(plan));
+    for (;;) {
+      const msg = await channel.next();
+      switch (msg.type) {
+        case Msg.IDMAP_REQUEST:
+          await handlers.writeIdMaps(msg.payload.readUInt32LE(0));
+          channel.send(Msg.IDMAP_DONE);
+          break;
+        case Msg.INIT_PID: {
+          const pid = msg.payload.readUInt32LE(0);
+          init = { pid, pidfd: nativeOps.pidfdOpen(pid) };
+          reapLater(nativeOps, stage0.pidfd);
+          stage0Reaped = true;
+          await handlers.initStarted(init);
+          channel.send(Msg.CONTINUE);
+          break;
+        }
+        case Msg.AT_CREATE_RUNTIME: {
+          const states = await handlers.atCreateRuntime(init!);
+          channel.send(Msg.GO, Buffer.from(`${states.createState}\0${states.startState}\0`));
+          break;
+        }
+        case Msg.SECCOMP_FD:
+          if (handlers.seccompListener) await handlers.seccompListener(msg.fds[0]);
+          closeQuietly(msg.fds[0]);
+          break;
+        case Msg.CREATED:
+          channel.close();
+          return init!;
+        case Msg.ERROR:
+          throw initError(op, msg.payload);
+        default:
+          throw new HutchError(op, `unexpected message ${msg.type} from hutch-init`, { step: 'sync' });
+      }
+    }
+  } catch (e) {
+    channel.close();
+    killQuietly(nativeOps, init?.pidfd);
+    if (init) {
+      try {
+        nativeOps.reap(init.pidfd, true);
+      } catch {
+        // not ours to reap after all
+      }
+      closeQuietly(init.pidfd);
+    }
+    if (!stage0Reaped) {
+      killQuietly(nativeOps, stage0.pidfd);
+      try {
+        nativeOps.reap(stage0.pidfd, true);
+      } catch {
+        // already reaped
+      }
+      closeQuietly(stage0.pidfd);
+    }
+    throw e;
+  }
+}

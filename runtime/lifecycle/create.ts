@@ -1,0 +1,182 @@
+/**
+ * `create`: from a bundle to a container whose init waits on exec.fifo — the
+ * process model of DESIGN.md. Each step that makes something pushes its undo, so a
+ * failure at any point leaves no state directory, cgroup, mount or process behind.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { native, type NativeOps } from '../../addon';
+import { defaultCgroupManager } from '../../plugins/cgroup/select';
+import type { CgroupHandle, CgroupManager } from '../../plugins/cgroup/manager';
+import { HutchError } from '../errors';
+import { runHooks } from '../hooks';
+import { launchInit, type InitProcess } from '../launch/driver';
+import { compilePlan, resolveRootfs } from '../launch/plan';
+import { closeQuietly } from '../launch/sync-channel';
+import { writeIdMaps } from '../launch/idmap';
+import type { Spec } from '../spec/types';
+import type { ContainerRecord } from '../state/record';
+import { procStat } from '../state/proc';
+import { StateStore } from '../state/store';
+import { writePidFile } from './pid-file';
+import { loadBundleSpec } from './load-spec';
+import { nowRfc3339Nano, ociState } from './oci-state';
+import { UndoStack } from './undo';
+
+export interface CreateOptions {
+  /** --root */
+  root: string;
+  id: string;
+  /** --bundle (default: the current directory) */
+  bundle?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** fds that become the container's stdio (default: our own 0, 1, 2) */
+  stdio?: [number, number, number];
+  /** the caller keeps the init's pidfd (run in the foreground, the shim) */
+  keepPidfd?: boolean;
+  /** Edits the validated spec before anything is built (spec injectors). */
+  injectSpec?: (spec: Spec, context: { id: string; bundle: string }) => Promise<Spec>;
+  debug?: (msg: string) => void;
+}
+
+export interface CreatedContainer {
+  record: ContainerRecord;
+  init: InitProcess;
+}
+
+function checkTerminal(op: string, spec: Spec, consoleSocket: string | undefined): void {
+  const terminal = spec.process?.terminal === true;
+  if (terminal && !consoleSocket) {
+    throw new HutchError(op, 'cannot allocate tty if hutch will detach without setting console socket (--console-socket)', {
+      kind: 'invalid-argument',
+      field: '--console-socket',
+    });
+  }
+  if (!terminal && consoleSocket) {
+    throw new HutchError(op, 'cannot use console socket if hutch will not detach or allocate tty (process.terminal is false)', {
+      kind: 'invalid-argument',
+      field: '--console-socket',
+    });
+  }
+}
+
+function connectConsole(op: string, nativeOps: NativeOps, socketPath: string): number {
+  try {
+    if (!fs.statSync(socketPath).isSocket()) throw Object.assign(new Error('not a socket'), { code: 'ENOTSOCK' });
+    return nativeOps.connectUnix(socketPath);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new HutchError(op, `--console-socket: ${socketPath}: ${err.code === 'ENOTSOCK' ? 'not a socket' : err.message}`, {
+      kind: 'invalid-argument',
+      field: '--console-socket',
+      errno: err.code,
+    });
+  }
+}
+
+function ownerName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '');
+  }
+}
+
+export async function createContainer(o: CreateOptions): Promise<CreatedContainer> {
+  const op = 'create';
+  const nativeOps = native();
+  const store = new StateStore(o.root);
+  const bundle = path.resolve(o.bundle ?? process.cwd());
+  let spec = loadBundleSpec(op, bundle);
+  if (o.injectSpec) spec = await o.injectSpec(spec, { id: o.id, bundle });
+  checkTerminal(op, spec, o.consoleSocket);
+
+  const undo = new UndoStack();
+  const lock = await store.claim(op, o.id);
+  undo.push('remove state directory', () => store.remove(o.id));
+  const record: ContainerRecord = {
+    version: 1,
+    id: o.id,
+    bundle,
+    rootfs: resolveRootfs(spec, bundle),
+    pid: 0,
+    pidStartTime: '',
+    created: nowRfc3339Nano(),
+    owner: ownerName(),
+    status: 'creating',
+    spec,
+    rootless: process.getuid?.() !== 0,
+  };
+  let consoleFd: number | undefined;
+  let cgroupFd: number | undefined;
+  let init: InitProcess | undefined;
+  try {
+    const manager: CgroupManager = defaultCgroupManager();
+    const cgroup: CgroupHandle = await manager.create({ id: o.id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, rootless: record.rootless });
+    undo.push('remove cgroup', () => manager.destroy(cgroup));
+    record.cgroup = cgroup;
+    store.write(record);
+
+    const execFifo = store.execFifoPath(o.id);
+    nativeOps.mkfifo(execFifo, 0o622);
+    if (o.consoleSocket) consoleFd = connectConsole(op, nativeOps, o.consoleSocket);
+    cgroupFd = manager.openForClone?.(cgroup);
+    const plan = compilePlan(
+      spec,
+      {
+        op,
+        bundle,
+        rootfs: record.rootfs,
+        noPivot: o.noPivot === true,
+        execFifo,
+        preserveFds: o.preserveFds ?? 0,
+        cgroupSources: manager.mountSources(cgroup),
+        rootless: record.rootless,
+      },
+      nativeOps,
+    );
+    init = await launchInit(
+      op,
+      nativeOps,
+      plan,
+      { stdio: o.stdio ?? [0, 1, 2], preserveFds: o.preserveFds ?? 0, consoleSocketFd: consoleFd, cgroupFd },
+      {
+        beforePlan: async (pid) => {
+          if (cgroupFd === undefined) await manager.attach(cgroup, pid);
+        },
+        writeIdMaps: async (pid) => writeIdMaps(op, pid, spec),
+        initStarted: async (started) => {
+          record.pid = started.pid;
+          record.pidStartTime = procStat(started.pid)?.startTime ?? '';
+          store.write(record);
+        },
+        atCreateRuntime: async (started) => {
+          const creating = ociState({ ...record, pid: started.pid }, 'creating');
+          await runHooks(op, 'prestart', spec.hooks?.prestart, creating, bundle);
+          await runHooks(op, 'createRuntime', spec.hooks?.createRuntime, creating, bundle);
+          return { createState: JSON.stringify(creating), startState: JSON.stringify(ociState(record, 'created')) };
+        },
+      },
+    );
+    record.status = 'created';
+    store.write(record);
+    if (o.pidFile) writePidFile(op, o.pidFile, init.pid);
+    undo.clear();
+    o.debug?.(`created ${o.id}: init pid ${init.pid}`);
+    if (!o.keepPidfd) closeQuietly(init.pidfd);
+    return { record, init };
+  } catch (e) {
+    if (init) closeQuietly(init.pidfd);
+    await undo.run((what, err) => o.debug?.(`undo ${what}: ${(err as Error).message}`));
+    throw e;
+  } finally {
+    closeQuietly(consoleFd);
+    closeQuietly(cgroupFd);
+    lock.release();
+  }
+}
