@@ -90,7 +90,8 @@ export interface NativeOps {
   compileSeccomp(program: SeccompProgram): Buffer;
 }
 
-/** Where node-gyp puts the addon and hutch-init (overridable for packaging). */
+/** Where node-gyp puts the addon and hutch-init (overridable for packaging). Both
+ * dist/addon/ and the bundle in dist/bundle/ are two levels below the package root. */
 export function buildDir(): string {
   return process.env.HUTCH_NATIVE_DIR ?? path.resolve(__dirname, '..', '..', 'build', 'Release');
 }
@@ -108,8 +109,10 @@ interface RawAddon extends Omit<NativeOps, 'launch' | 'watchExit' | 'watchFd'> {
 let loaded: NativeOps | undefined;
 
 function load(): NativeOps {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const raw = require(path.join(buildDir(), 'hutch_native.node')) as RawAddon;
+  // process.dlopen rather than require: it works the same from the bundle (dist/bundle/)
+  const holder = { exports: {} as RawAddon };
+  process.dlopen(holder, path.join(buildDir(), 'hutch_native.node'));
+  const raw = holder.exports;
   return {
     ...raw,
     socketpair: () => raw.socketpair() as [number, number],

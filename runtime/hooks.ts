@@ -5,7 +5,7 @@
  * for the error message. (createContainer and startContainer run inside the
  * container, from hutch-init.)
  */
-import { spawn } from 'node:child_process';
+import type { spawn as spawnType } from 'node:child_process';
 import { HutchError } from './errors';
 import type { Hook, HookStage, OciState } from './spec/types';
 
@@ -22,6 +22,8 @@ function envObject(list: string[]): NodeJS.ProcessEnv {
 
 function runHook(op: string, stage: HookStage, index: number, hook: Hook, state: string, cwd: string): Promise<void> {
   const argv = hook.args && hook.args.length ? hook.args : [hook.path];
+  // loaded here: most containers have no runtime-side hooks, and the module costs start-up time
+  const { spawn } = require('node:child_process') as { spawn: typeof spawnType };
   return new Promise((resolve, reject) => {
     const child = spawn(hook.path, argv.slice(1), {
       argv0: argv[0],

@@ -5,7 +5,6 @@
  * not a hang. poststart hooks run after; their failure is logged, not fatal.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { native } from '../../addon';
 import { HutchError } from '../errors';
 import { runHooks } from '../hooks';
@@ -45,22 +44,43 @@ function releaseInit(op: string, fifo: string, record: ContainerRecord): Promise
   }
   const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   return new Promise<void>((resolve, reject) => {
-    const stream = new net.Socket({ fd, readable: true, writable: false });
     let done = false;
     const finish = (err?: Error): void => {
       if (done) return;
       done = true;
       exitWatch.close();
-      stream.destroy();
+      fifoWatch.close();
+      closeQuietly(fd);
       closeQuietly(pidfd);
       if (err) reject(err);
       else resolve();
     };
     const died = (): void => finish(new HutchError(op, `container init exited before it could start (${record.id})`, { kind: 'failed-precondition' }));
-    const exitWatch = nativeOps.watchExit(pidfd, false, died);
-    stream.on('data', () => finish());
-    stream.on('end', died);
-    stream.on('error', (e) => finish(new HutchError(op, `read exec.fifo: ${e.message}`, { errno: (e as NodeJS.ErrnoException).code })));
+    /** true: the byte is there; false: EOF; undefined: nothing yet. */
+    const readByte = (): boolean | undefined => {
+      try {
+        return fs.readSync(fd, Buffer.alloc(1), 0, 1, null) === 1;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return undefined;
+        throw e;
+      }
+    };
+    const check = (): void => {
+      try {
+        const got = readByte();
+        if (got === true) finish();
+        else if (got === false) died();
+      } catch (e) {
+        finish(new HutchError(op, `read exec.fifo: ${(e as Error).message}`, { errno: (e as NodeJS.ErrnoException).code }));
+      }
+    };
+    // A fast program may exit before we see the byte: on exit, look at the fifo first.
+    const exitWatch = nativeOps.watchExit(pidfd, false, () => {
+      check();
+      if (!done) died();
+    });
+    // Readable once the init has written its byte (or has gone after opening it: EOF).
+    const fifoWatch = nativeOps.watchFd(fd, false, check);
   });
 }
 

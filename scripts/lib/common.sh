@@ -43,6 +43,7 @@ build_hutch() {
   bash scripts/gen-proto
   log "compiling TypeScript"
   npx --no-install tsc -p tsconfig.json
+  bash scripts/bundle
   install_bins
 }
 
