@@ -42,7 +42,7 @@ export const Tag = {
   SECCOMP_BPF: 33,
   SECCOMP_FLAGS: 34,
   SECCOMP_NOTIFY: 35,
-  EXEC_FIFO: 36,
+  EXEC_FIFO_FD: 36,
   CONSOLE_FD: 37,
   CONSOLE_SIZE: 38,
   PRESERVE_FDS: 39,
@@ -220,7 +220,7 @@ export function encodePlan(plan: LaunchPlan): Buffer {
     if (plan.seccomp.notify) w.u64(Tag.SECCOMP_NOTIFY, true);
   }
 
-  w.optStr(Tag.EXEC_FIFO, plan.execFifo);
+  if (plan.execFifoFd !== undefined) w.u64(Tag.EXEC_FIFO_FD, plan.execFifoFd);
   if (plan.consoleFd !== undefined) w.u64(Tag.CONSOLE_FD, plan.consoleFd);
   if (plan.consoleSize) w.u64(Tag.CONSOLE_SIZE, (plan.consoleSize.rows << 16) | plan.consoleSize.cols);
   w.u64(Tag.PRESERVE_FDS, plan.preserveFds);

@@ -91,7 +91,8 @@ export interface LaunchPlan {
   noNewPrivileges: boolean;
   seccomp?: { bpf: Buffer; flags: number; notify: boolean };
 
-  execFifo?: string;
+  /** fd number in hutch-init of exec.fifo, opened O_PATH by the parent */
+  execFifoFd?: number;
   /** fd number in hutch-init of the connected console socket */
   consoleFd?: number;
   consoleSize?: { rows: number; cols: number };

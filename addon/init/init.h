@@ -113,7 +113,7 @@ struct plan {
   uint64_t seccomp_flags;
   int seccomp_notify;
 
-  const char *exec_fifo;
+  int exec_fifo_fd;
   int console_fd;
   unsigned console_rows, console_cols;
   int preserve_fds;

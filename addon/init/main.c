@@ -23,13 +23,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int open_exec_fifo(const char *path) {
-  if (!path) return -1;
-  int fd = open(path, O_PATH | O_CLOEXEC);
-  if (fd < 0) fail("exec fifo", errno, "open %s", path);
-  return fd;
-}
-
 /* Blocks until `start` opens the fifo for reading, then tells it we are going. */
 static void wait_for_start(int host_proc_fd, int fifo_fd) {
   char path[64];
@@ -47,7 +40,7 @@ static void container_init(struct plan *plan, int host_proc_fd) {
   if (plan->pdeath_signal && prctl(PR_SET_PDEATHSIG, (unsigned long)plan->pdeath_signal, 0, 0, 0) < 0)
     fail("pdeathsig", errno, "set the parent-death signal");
   process_early(plan, host_proc_fd);
-  int fifo_fd = open_exec_fifo(plan->exec_fifo);
+  int fifo_fd = plan->exec_fifo_fd;
   int rootfd = -1;
   if (plan->setup_rootfs) {
     rootfs_prepare(plan);

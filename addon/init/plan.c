@@ -170,6 +170,7 @@ static void parse_hook(struct plan_hook **hooks, int *n, const struct record *r)
 void plan_parse(struct plan *plan, const uint8_t *buf, size_t len) {
   memset(plan, 0, sizeof *plan);
   plan->console_fd = -1;
+  plan->exec_fifo_fd = -1;
   uint32_t magic, version;
   if (len < 8) fail("plan", EINVAL, "plan too short");
   memcpy(&magic, buf, 4);
@@ -224,7 +225,7 @@ void plan_parse(struct plan *plan, const uint8_t *buf, size_t len) {
       case T_SECCOMP_BPF: plan->seccomp_bpf = r.data; plan->seccomp_len = r.len; break;
       case T_SECCOMP_FLAGS: plan->seccomp_flags = as_u64(&r); break;
       case T_SECCOMP_NOTIFY: plan->seccomp_notify = (int)as_u64(&r); break;
-      case T_EXEC_FIFO: plan->exec_fifo = as_str(&r); break;
+      case T_EXEC_FIFO_FD: plan->exec_fifo_fd = (int)as_u64(&r); break;
       case T_CONSOLE_FD: plan->console_fd = (int)as_u64(&r); break;
       case T_CONSOLE_SIZE: {
         uint64_t v = as_u64(&r);

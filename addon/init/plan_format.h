@@ -48,7 +48,7 @@
 #define T_SECCOMP_BPF 33       /* bytes: struct sock_filter[] */
 #define T_SECCOMP_FLAGS 34     /* u64 SECCOMP_FILTER_FLAG_* */
 #define T_SECCOMP_NOTIFY 35    /* u64 bool: filter has SCMP_ACT_NOTIFY, send the listener fd */
-#define T_EXEC_FIFO 36         /* string: path of exec.fifo */
+#define T_EXEC_FIFO_FD 36      /* u64 fd: exec.fifo opened O_PATH by the parent (the init may not reach the state dir) */
 #define T_CONSOLE_FD 37        /* u64 fd of the connected console socket */
 #define T_CONSOLE_SIZE 38      /* u64 (rows << 16) | cols */
 #define T_PRESERVE_FDS 39      /* u64 */

@@ -35,6 +35,8 @@ export interface LaunchIo {
   stdio: [number, number, number];
   /** --preserve-fds: our fds 3..3+n-1 become the container's */
   preserveFds: number;
+  /** exec.fifo opened O_PATH: the init reopens it for writing through /proc (it may not reach the state dir) */
+  execFifoFd?: number;
   /** connected console socket to hand to hutch-init */
   consoleSocketFd?: number;
   /** cgroup v2 directory for CLONE_INTO_CGROUP */
@@ -59,6 +61,10 @@ export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchP
   const [parentEnd, childEnd] = nativeOps.socketpair();
   const fds = [...io.stdio];
   for (let i = 0; i < io.preserveFds; i++) fds.push(3 + i);
+  if (io.execFifoFd !== undefined) {
+    plan.execFifoFd = fds.length;
+    fds.push(io.execFifoFd);
+  }
   if (io.consoleSocketFd !== undefined) {
     plan.consoleFd = fds.length;
     fds.push(io.consoleSocketFd);

@@ -24,7 +24,6 @@ export interface PlanOptions {
   /** absolute rootfs */
   rootfs: string;
   noPivot: boolean;
-  execFifo?: string;
   consoleFd?: number;
   preserveFds: number;
   cgroupSources: CgroupMountSource[];
@@ -118,7 +117,6 @@ export function compilePlan(spec: Spec, o: PlanOptions, nativeOps: Pick<NativeOp
     caps: { bounding: mask('bounding'), effective: mask('effective'), permitted: mask('permitted'), inheritable: mask('inheritable'), ambient: mask('ambient') },
     noNewPrivileges: proc.noNewPrivileges === true,
     seccomp,
-    execFifo: o.execFifo,
     consoleFd: o.consoleFd,
     consoleSize: proc.consoleSize && proc.consoleSize.height && proc.consoleSize.width ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
     preserveFds: o.preserveFds,

@@ -24,6 +24,9 @@ import { loadBundleSpec } from './load-spec';
 import { nowRfc3339Nano, ociState } from './oci-state';
 import { UndoStack } from './undo';
 
+/** O_PATH (not in fs.constants): an fd that names the fifo without opening it. */
+const O_PATH = 0o10000000;
+
 export interface CreateOptions {
   /** --root */
   root: string;
@@ -113,6 +116,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     rootless: process.getuid?.() !== 0,
   };
   let consoleFd: number | undefined;
+  let execFifoFd: number | undefined;
   let cgroupFd: number | undefined;
   let init: InitProcess | undefined;
   try {
@@ -124,6 +128,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
 
     const execFifo = store.execFifoPath(o.id);
     nativeOps.mkfifo(execFifo, 0o622);
+    execFifoFd = fs.openSync(execFifo, O_PATH);
     if (o.consoleSocket) consoleFd = connectConsole(op, nativeOps, o.consoleSocket);
     cgroupFd = manager.openForClone?.(cgroup);
     const plan = compilePlan(
@@ -133,7 +138,6 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
         bundle,
         rootfs: record.rootfs,
         noPivot: o.noPivot === true,
-        execFifo,
         preserveFds: o.preserveFds ?? 0,
         cgroupSources: manager.mountSources(cgroup),
         rootless: record.rootless,
@@ -144,7 +148,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
       op,
       nativeOps,
       plan,
-      { stdio: o.stdio ?? [0, 1, 2], preserveFds: o.preserveFds ?? 0, consoleSocketFd: consoleFd, cgroupFd },
+      { stdio: o.stdio ?? [0, 1, 2], preserveFds: o.preserveFds ?? 0, execFifoFd, consoleSocketFd: consoleFd, cgroupFd },
       {
         beforePlan: async (pid) => {
           if (cgroupFd === undefined) await manager.attach(cgroup, pid);
@@ -176,6 +180,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     throw e;
   } finally {
     closeQuietly(consoleFd);
+    closeQuietly(execFifoFd);
     closeQuietly(cgroupFd);
     lock.release();
   }
