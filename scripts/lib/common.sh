@@ -38,7 +38,9 @@ build_hutch() {
     npm ci --no-audit --no-fund --loglevel=error
   fi
   log "building the native addon and hutch-init"
-  npx --no-install node-gyp rebuild --silent --nodedir=/usr >/dev/null
+  # configure once, then make's own incremental build; node headers from the system node
+  [ -f build/Makefile ] && [ build/Makefile -nt binding.gyp ] || npx --no-install node-gyp configure --silent --nodedir=/usr >/dev/null
+  npx --no-install node-gyp build --silent --nodedir=/usr -j 2 >/dev/null
   log "generating protobuf code"
   bash scripts/gen-proto
   log "compiling TypeScript"
