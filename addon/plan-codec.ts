@@ -53,6 +53,7 @@ export const Tag = {
   LOOKUP_PATH: 45,
   PDEATH_SIGNAL: 48,
   PERSONALITY: 50,
+  SESSION_KEYRING: 51,
 } as const;
 
 export const NsTag = { TYPE: 1, PATH: 2 } as const;
@@ -225,6 +226,7 @@ export function encodePlan(plan: LaunchPlan): Buffer {
   if (plan.consoleSize) w.u64(Tag.CONSOLE_SIZE, (plan.consoleSize.rows << 16) | plan.consoleSize.cols);
   w.u64(Tag.PRESERVE_FDS, plan.preserveFds);
   if (plan.pdeathSignal) w.u64(Tag.PDEATH_SIGNAL, plan.pdeathSignal);
+  w.optStr(Tag.SESSION_KEYRING, plan.sessionKeyring);
   for (const h of plan.hooks.createContainer) w.group(Tag.HOOK_CREATE_CONTAINER, (g) => writeHook(g, h));
   for (const h of plan.hooks.startContainer) w.group(Tag.HOOK_START_CONTAINER, (g) => writeHook(g, h));
 

@@ -98,5 +98,7 @@ export interface LaunchPlan {
   consoleSize?: { rows: number; cols: number };
   preserveFds: number;
   pdeathSignal?: number;
+  /** name of a new session keyring to join (absent: keep the caller's, --no-new-keyring) */
+  sessionKeyring?: string;
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
 }

@@ -119,6 +119,7 @@ struct plan {
   int preserve_fds;
   int fork_for_exec;
   uint64_t pdeath_signal;
+  const char *session_keyring;
 
   struct plan_hook *hooks_create_container;
   int nhooks_create_container;
@@ -174,7 +175,7 @@ void console_setup(struct plan *plan);
 void hooks_run(struct plan_hook *hooks, int n, const char *state_json, const char *stage);
 
 /* process.c */
-void process_early(struct plan *plan, int host_proc_fd); /* oom_score_adj, rlimits, personality */
+void process_early(struct plan *plan, int host_proc_fd); /* oom_score_adj, rlimits, personality, keyring */
 void process_system(struct plan *plan);                 /* hostname, domainname, sysctls */
 const char *process_lookup(struct plan *plan);           /* args[0] -> absolute path or fail */
 void process_seccomp_early(struct plan *plan);

@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +34,27 @@ static void write_file_at(int dirfd, const char *path, const char *value, const 
   close(fd);
 }
 
+/* A session keyring of the container's own, so it cannot see or use the caller's keys
+ * (runc's behaviour unless --no-new-keyring). Kernels without keyrings: best effort. */
+static void join_session_keyring(const char *name) {
+  long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+  if (key < 0) {
+    if (errno == ENOSYS) return;
+    fail("keyring", errno, "join session keyring %s", name);
+  }
+  char desc[256];
+  long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, desc, sizeof desc - 1, 0);
+  if (n < 0) fail("keyring", errno, "describe session keyring");
+  desc[n < (long)sizeof desc ? n : (long)sizeof desc - 1] = 0;
+  /* "type;uid;gid;perm;description": make it searchable by its possessor's user */
+  char *p = desc;
+  for (int field = 0; field < 3 && p; field++) p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL;
+  unsigned long perm = p ? strtoul(p, NULL, 16) : 0x3f010000;
+  if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, perm | 0x080000, 0, 0) < 0) fail("keyring", errno, "set session keyring permissions");
+}
+
 void process_early(struct plan *plan, int host_proc_fd) {
+  if (plan->session_keyring) join_session_keyring(plan->session_keyring);
   if (plan->has_oom_score_adj) {
     char value[32];
     snprintf(value, sizeof value, "%lld", (long long)plan->oom_score_adj);

@@ -28,6 +28,8 @@ export interface PlanOptions {
   preserveFds: number;
   cgroupSources: CgroupMountSource[];
   rootless: boolean;
+  /** --no-new-keyring absent: the container gets a session keyring of its own */
+  sessionKeyring?: string;
 }
 
 const PERSONALITY: Record<string, number> = { LINUX: 0x0, LINUX32: 0x8 };
@@ -120,6 +122,7 @@ export function compilePlan(spec: Spec, o: PlanOptions, nativeOps: Pick<NativeOp
     consoleFd: o.consoleFd,
     consoleSize: proc.consoleSize && proc.consoleSize.height && proc.consoleSize.width ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
     preserveFds: o.preserveFds,
+    sessionKeyring: o.sessionKeyring,
     hooks: {
       createContainer: (spec.hooks?.createContainer ?? []).map(planHook),
       startContainer: (spec.hooks?.startContainer ?? []).map(planHook),

@@ -141,6 +141,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
         preserveFds: o.preserveFds ?? 0,
         cgroupSources: manager.mountSources(cgroup),
         rootless: record.rootless,
+        sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`,
       },
       nativeOps,
     );

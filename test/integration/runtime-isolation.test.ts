@@ -194,6 +194,13 @@ describe('isolation', () => {
     assert.match(r.stdout, /^0\n\s+0\s+100000\s+65536/);
   });
 
+  it('joins a session keyring of its own', () => {
+    const r = inContainer('grep " _ses\\." /proc/keys', (s) => {
+      s.linux.maskedPaths = s.linux.maskedPaths.filter((p: string) => p !== '/proc/keys');
+    });
+    assert.match(r.stdout, new RegExp(`keyring\\s+_ses\\.${containerId('')}`));
+  });
+
   it('offsets clocks in a new time namespace', () => {
     const r = inContainer('cut -d. -f1 /proc/uptime', (s) => {
       s.linux.namespaces.push({ type: 'time' });
