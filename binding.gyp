@@ -29,6 +29,7 @@
         "addon/init/namespaces.c",
         "addon/init/resolve.c",
         "addon/init/mounts.c",
+        "addon/init/copyup.c",
         "addon/init/devices.c",
         "addon/init/rootfs.c",
         "addon/init/console.c",

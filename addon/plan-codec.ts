@@ -68,6 +68,7 @@ export const MountTag = {
   ATTR_SET: 8,
   ATTR_CLR: 9,
   REMOUNT_LATE: 10,
+  COPY_UP: 11,
 } as const;
 export const DeviceTag = { PATH: 1, TYPE: 2, MAJOR: 3, MINOR: 4, MODE: 5, UID: 6, GID: 7 } as const;
 export const KvTag = { KEY: 1, VALUE: 2 } as const;
@@ -136,6 +137,7 @@ function writeMount(w: TlvWriter, m: PlanMount): void {
   if (m.attrSet) w.u64(MountTag.ATTR_SET, m.attrSet);
   if (m.attrClr) w.u64(MountTag.ATTR_CLR, m.attrClr);
   if (m.remountLate) w.u64(MountTag.REMOUNT_LATE, true);
+  if (m.copyUp) w.u64(MountTag.COPY_UP, true);
 }
 
 function writeDevice(w: TlvWriter, d: PlanDevice): void {

@@ -26,6 +26,8 @@ export interface PlanMount {
   attrClr: number;
   /** mount writable, remount read-only after devices are made (tmpfs /dev with ro) */
   remountLate: boolean;
+  /** tmpcopyup: start the tmpfs with the contents of the directory it covers */
+  copyUp?: boolean;
 }
 
 export interface PlanDevice {

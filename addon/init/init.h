@@ -33,6 +33,7 @@ struct plan_mount {
   uint64_t attr_set;
   uint64_t attr_clr;
   int remount_late;
+  int copy_up;
 };
 
 struct plan_device {
@@ -151,6 +152,9 @@ int resolve_in_root(int rootfd, const char *path, int flags);
 int mkdir_all_in_root(int rootfd, const char *path, int want_file, const char *step);
 /* "/proc/self/fd/N" for an fd, in a static buffer (one at a time per slot). */
 const char *fd_path(int fd, int slot);
+
+/* copyup.c */
+void copy_directory(int src_dir, int dst_dir, const char *what);
 
 /* mounts.c */
 void mounts_apply(struct plan *plan, int rootfd);

@@ -84,14 +84,32 @@ static void mount_bind(int rootfd, const struct plan_mount *m) {
 static void mount_fs(int rootfd, const struct plan_mount *m) {
   int fd = mkdir_all_in_root(rootfd, m->target, 0, "mount");
   unsigned long flags = m->flags & ~(unsigned long)PROPAGATION_FLAGS;
-  if (m->remount_late) flags &= ~(unsigned long)MS_RDONLY;
+  /* a read-only tmpfs is filled (devices, copy-up) first and made read-only after */
+  if (m->remount_late || m->copy_up) flags &= ~(unsigned long)MS_RDONLY;
   const char *source = m->source ? m->source : (m->fstype ? m->fstype : "none");
+  int below = -1;
+  if (m->copy_up) {
+    below = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (below < 0) fail("mount", errno, "open %s for tmpcopyup", m->target);
+  }
   if (mount(source, fd_path(fd, 0), m->fstype, flags, m->data) < 0) {
     if (m->fstype && strcmp(source, m->fstype) != 0)
       fail("mount", errno, "mount \"%s\" (%s) on %s", source, m->fstype, m->target);
     fail("mount", errno, "mount \"%s\" on %s", source, m->target);
   }
   close(fd);
+  if (below >= 0) {
+    int top = resolve_in_root(rootfd, m->target, O_RDONLY | O_DIRECTORY);
+    if (top < 0) fail("mount", errno, "open the new tmpfs on %s", m->target);
+    copy_directory(below, top, m->target);
+    close(top);
+    close(below);
+    if ((m->flags & MS_RDONLY) && !m->remount_late) {
+      int again = reopen_target(rootfd, m->target);
+      remount_readonly_at(again, m->target, 0);
+      close(again);
+    }
+  }
 }
 
 void mounts_apply(struct plan *plan, int rootfd) {

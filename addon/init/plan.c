@@ -96,6 +96,7 @@ static void parse_mount(struct plan *plan, const struct record *r) {
       case T_M_ATTR_SET: m->attr_set = as_u64(&f); break;
       case T_M_ATTR_CLR: m->attr_clr = as_u64(&f); break;
       case T_M_REMOUNT_LATE: m->remount_late = (int)as_u64(&f); break;
+      case T_M_COPY_UP: m->copy_up = (int)as_u64(&f); break;
       default: break;
     }
   }

@@ -80,6 +80,7 @@
 #define T_M_ATTR_SET 8    /* u64 MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE) */
 #define T_M_ATTR_CLR 9    /* u64 */
 #define T_M_REMOUNT_LATE 10 /* u64 bool: mount rw now, remount ro after devices */
+#define T_M_COPY_UP 11    /* u64 bool: tmpcopyup, fill the new tmpfs from the directory below */
 
 #define MOUNT_KIND_FS 1      /* mount(source, target, fstype, flags, data) */
 #define MOUNT_KIND_BIND 2    /* bind (MS_REC in flags for rbind), then remount with flags */

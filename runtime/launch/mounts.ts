@@ -88,6 +88,9 @@ export function planMounts(spec: Spec, ctx: MountContext): PlanMount[] {
       return;
     }
     const fstype = m.type ?? m.source;
+    if (o.tmpcopyup && fstype !== 'tmpfs') {
+      throw new HutchError(ctx.op, `mounts[${i}].options: tmpcopyup needs a tmpfs mount, not ${fstype}`, { kind: 'invalid-argument', field: `mounts[${i}].options` });
+    }
     if (!fstype) throw new HutchError(ctx.op, `mounts[${i}].type: missing`, { kind: 'invalid-argument', field: `mounts[${i}].type` });
     out.push({
       ...base(MountKind.Fs, m.destination, o),
@@ -95,6 +98,7 @@ export function planMounts(spec: Spec, ctx: MountContext): PlanMount[] {
       fstype,
       data: o.data.length ? o.data.join(',') : undefined,
       remountLate: fstype === 'tmpfs' && (o.flags & MS.RDONLY) !== 0,
+      copyUp: o.tmpcopyup && fstype === 'tmpfs',
     });
   });
   return out;

@@ -150,6 +150,14 @@ describe('isolation', () => {
     assert.match(r.stdout, /ro-bind/);
   });
 
+  it('fills a tmpfs from the directory below with tmpcopyup', () => {
+    const r = inContainer('cat /etc/hostname; ls -ld /etc | cut -c1-10; grep " /etc " /proc/self/mountinfo | cut -d" " -f9', (s) => {
+      s.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'mode=755'] });
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['busybox', 'drwxr-xr-x', 'tmpfs']);
+  });
+
   it('never mounts outside the rootfs through a symlink', () => {
     const name = `c${n++}`;
     const outside = tempDir('outside');
