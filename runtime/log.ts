@@ -61,7 +61,7 @@ export function createCliLogger(options: { log?: string; logFormat: 'text' | 'js
   };
   return {
     toFile: fd !== 2,
-    debug: (msg) => options.debug && write('debug', msg),
+    debug: (msg) => options.debug && write('debug', `[${performance.now().toFixed(1)} ms] ${msg}`),
     info: (msg) => write('info', msg),
     warn: (msg) => write('warning', msg),
     error: (msg) => write('error', msg),

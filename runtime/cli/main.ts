@@ -94,6 +94,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const split = splitGlobal(argv);
     const { globals, help, version } = globalsOf(split.global);
     log = createCliLogger(globals);
+    log.debug(`hutch ${split.name ?? ''}: flags parsed`);
     if (version) {
       printVersion();
       return 0;

@@ -95,7 +95,9 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   const nativeOps = native();
   const store = new StateStore(o.root);
   const bundle = path.resolve(o.bundle ?? process.cwd());
+  const debug = o.debug ?? ((): void => undefined);
   let spec = loadBundleSpec(op, bundle);
+  debug(`${o.id}: spec loaded and valid`);
   if (o.injectSpec) spec = await o.injectSpec(spec, { id: o.id, bundle });
   checkTerminal(op, spec, o.consoleSocket);
 
@@ -125,6 +127,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     undo.push('remove cgroup', () => manager.destroy(cgroup));
     record.cgroup = cgroup;
     store.write(record);
+    debug(`${o.id}: cgroup ${cgroup.path} created`);
 
     const execFifo = store.execFifoPath(o.id);
     nativeOps.mkfifo(execFifo, 0o622);
@@ -145,6 +148,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
       },
       nativeOps,
     );
+    debug(`${o.id}: plan compiled (${plan.mounts.length} mounts, ${plan.devices.length} devices)`);
     init = await launchInit(
       op,
       nativeOps,
@@ -152,15 +156,19 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
       { stdio: o.stdio ?? [0, 1, 2], preserveFds: o.preserveFds ?? 0, execFifoFd, consoleSocketFd: consoleFd, cgroupFd },
       {
         beforePlan: async (pid) => {
+          debug(`${o.id}: hutch-init started, pid ${pid}`);
           if (cgroupFd === undefined) await manager.attach(cgroup, pid);
+          debug(`${o.id}: pid ${pid} in its cgroup`);
         },
         writeIdMaps: async (pid) => writeIdMaps(op, pid, spec),
         initStarted: async (started) => {
+          debug(`${o.id}: container init is pid ${started.pid}`);
           record.pid = started.pid;
           record.pidStartTime = procStat(started.pid)?.startTime ?? '';
           store.write(record);
         },
         atCreateRuntime: async (started) => {
+          debug(`${o.id}: mounts ready, createRuntime point`);
           const creating = ociState({ ...record, pid: started.pid }, 'creating');
           await runHooks(op, 'prestart', spec.hooks?.prestart, creating, bundle);
           await runHooks(op, 'createRuntime', spec.hooks?.createRuntime, creating, bundle);
@@ -172,7 +180,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     store.write(record);
     if (o.pidFile) writePidFile(op, o.pidFile, init.pid);
     undo.clear();
-    o.debug?.(`created ${o.id}: init pid ${init.pid}`);
+    debug(`${o.id}: created, init pid ${init.pid} waits on exec.fifo`);
     if (!o.keepPidfd) closeQuietly(init.pidfd);
     return { record, init };
   } catch (e) {

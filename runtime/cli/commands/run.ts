@@ -64,10 +64,13 @@ export const command: Command = {
       await deleteContainer({ root: options.root, id: options.id, force: true });
       throw e;
     }
+    ctx.log.debug(`${options.id}: started`);
     const status = await exited;
+    ctx.log.debug(`${options.id}: exited ${JSON.stringify(status)}`);
     for (const s of FORWARDED) process.off(s, forward);
     closeQuietly(init.pidfd);
     if (!flagBool(ctx.args, 'keep')) await deleteContainer({ root: options.root, id: options.id, force: true, warn: (m) => ctx.log.warn(m) });
+    ctx.log.debug(`${options.id}: deleted`);
     if (!status) return 255;
     return status.code ?? 128 + (status.signal ?? 0);
   },
