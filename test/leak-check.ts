@@ -69,18 +69,19 @@ function stateDirs(): string[] {
   return out;
 }
 
-/** Processes that are containers (root differs from ours) or daemons tests start. */
+/** Processes that are containers (another mount namespace: /proc/<pid>/root reads "/"
+ * for those, so the namespace is what tells) or daemons tests start. */
 function processes(): string[] {
   const out: string[] = [];
-  const ourRoot = fs.readlinkSync('/proc/self/root');
+  const ourMnt = fs.readlinkSync('/proc/self/ns/mnt');
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      const root = fs.readlinkSync(`/proc/${pid}/root`);
       if (!cmd) continue; // kernel thread
+      const mnt = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
       const daemon = /\b(containerd|dockerd|containerd-shim|conmon|hutch-init|memfd:hutch-init)\b/.test(cmd);
-      if (root !== ourRoot || daemon) out.push(`${pid} ${cmd}`);
+      if (mnt !== ourMnt || daemon) out.push(`${pid} ${cmd}`);
     } catch {
       // gone meanwhile
     }
