@@ -38,6 +38,13 @@
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-fno-strict-aliasing"],
       "ldflags": ["-static", "-s"]
+    },
+    {
+      "target_name": "hutch-nsmount",
+      "type": "executable",
+      "sources": ["addon/nsmount/main.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

@@ -100,6 +100,11 @@ export function initPath(): string {
   return path.join(buildDir(), 'hutch-init');
 }
 
+/** The helper that binds host files into a container's mount namespace (addon/nsmount/main.c). */
+export function nsmountPath(): string {
+  return path.join(buildDir(), 'hutch-nsmount');
+}
+
 interface RawAddon extends Omit<NativeOps, 'launch' | 'watchExit' | 'watchFd'> {
   launch(options: { initPath: string; fds: number[]; argv: string[]; cgroupFd?: number }): { pid: number; pidfd: number };
   ExitWatch: new (pidfd: number, reap: boolean, onExit: (status: ExitStatus | null) => void) => ExitWatch;

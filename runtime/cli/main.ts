@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Command> = {
   list: () => require('./commands/list').command,
   spec: () => require('./commands/spec').command,
   features: () => require('./commands/features').command,
+  wrap: () => require('./commands/wrap').command,
+  cdi: () => require('./commands/cdi').command,
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
