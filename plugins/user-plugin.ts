@@ -7,23 +7,28 @@
  *   plugins:
  *     - { kind: injector, name: greeting, module: /opt/hutch/greeting.js, export: GreetingInjector }
  */
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HutchError } from '../runtime/errors';
 import type { UserPluginEntry } from './config';
+import { packageRoot } from './package-root';
 import { KIND_TITLE, type PluginClass, type PluginKind } from './plugin';
 
 /** `import()` that TypeScript's CommonJS output leaves alone (it would turn it into require). */
 const dynamicImport = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
+
+/** Node's own require (inside the CLI bundle `require` is the bundler's, without resolve). */
+const nodeRequire = createRequire(path.join(packageRoot(), 'package.json'));
 
 function fail(configFile: string | undefined, key: string, problem: string, cause?: unknown): HutchError {
   return new HutchError('config', `${configFile ? `${configFile}: ` : ''}${key}: ${problem}`, { kind: 'invalid-argument', field: key, cause });
 }
 
 function resolveModule(entry: UserPluginEntry, configFile: string | undefined): string {
-  const paths = [configFile ? path.dirname(configFile) : process.cwd(), path.resolve(__dirname, '..', '..')];
+  const paths = [configFile ? path.dirname(configFile) : process.cwd(), packageRoot()];
   try {
-    return path.isAbsolute(entry.module) ? require.resolve(entry.module) : require.resolve(entry.module, { paths });
+    return path.isAbsolute(entry.module) ? nodeRequire.resolve(entry.module) : nodeRequire.resolve(entry.module, { paths });
   } catch (e) {
     throw fail(configFile, `${entry.key}.module`, `cannot find module "${entry.module}"`, e);
   }
@@ -57,7 +62,7 @@ export async function loadUserPlugin(entry: UserPluginEntry, configFile: string 
   const file = resolveModule(entry, configFile);
   let mod: Record<string, unknown>;
   try {
-    mod = require(file);
+    mod = nodeRequire(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code !== 'ERR_REQUIRE_ESM') {

@@ -8,6 +8,7 @@
  *     gpu: { driverRoot: /, stage: prestart }
  */
 import * as path from 'node:path';
+import { packageRoot } from '../package-root';
 import type { SettingsReader } from '../settings';
 
 export const DEFAULT_HOOKS_DIRS = ['/usr/share/containers/oci/hooks.d', '/etc/containers/oci/hooks.d'];
@@ -70,8 +71,7 @@ export function defaultGpuSettings(): GpuSettings {
     libDirs: [`/usr/lib/${multiarch()}`, '/usr/lib64', '/usr/lib', `/lib/${multiarch()}`, '/lib64'],
     binDirs: ['/usr/bin', '/usr/sbin'],
     ldconfig: '/sbin/ldconfig',
-    // dist/plugins/injectors/settings.js → <package>/bin/hutch-gpu-hook
-    hookPath: path.resolve(__dirname, '..', '..', '..', 'bin', 'hutch-gpu-hook'),
+    hookPath: path.join(packageRoot(), 'bin', 'hutch-gpu-hook'),
     stage: 'prestart',
   };
 }
