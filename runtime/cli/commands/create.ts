@@ -1,6 +1,8 @@
+import type { Spec } from '../../spec/types';
 import { flagBool, flagInt, flagString, type FlagSpec } from '../args';
 import { requireId, type Command, type CommandContext } from '../command';
 import { createContainer } from '../../lifecycle/create';
+import { injectSpec } from '../../../plugins/inject';
 
 export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'bundle', short: 'b', type: 'string', help: 'path to the root of the bundle directory (default: current directory)' },
@@ -22,6 +24,9 @@ export function createOptions(op: string, ctx: CommandContext) {
     noNewKeyring: flagBool(ctx.args, 'no-new-keyring'),
     preserveFds: flagInt(op, ctx.args, 'preserve-fds') ?? 0,
     debug: (m: string) => ctx.log.debug(m),
+    // spec injectors (hooks.d, CDI, GPU, the user's): configuration from --config / HUTCH_CONFIG
+    injectSpec: (spec: Spec, c: { id: string; bundle: string }) =>
+      injectSpec(spec, { ...c, annotations: spec.annotations ?? {}, log: { debug: ctx.log.debug, info: ctx.log.info, warn: ctx.log.warn } }, ctx.globals.config),
   };
 }
 

@@ -34,14 +34,14 @@ export const command: Command = {
     const created = await createContainer({
       ...options,
       keepPidfd: !detach,
-      injectSpec: async (spec) => {
+      injectSpec: async (spec, c) => {
         if (!detach && spec.process?.terminal && !options.consoleSocket) {
           throw new HutchError('run', 'process.terminal in the foreground is not supported yet: use --detach with --console-socket, or terminal false', {
             kind: 'unimplemented',
             field: 'process.terminal',
           });
         }
-        return spec;
+        return options.injectSpec(spec, c);
       },
     });
     if (detach) {
