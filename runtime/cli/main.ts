@@ -114,7 +114,9 @@ export async function runCli(argv: string[]): Promise<number> {
       });
     }
     const command = load();
-    if (split.rest.includes('--help') || split.rest.includes('-h')) {
+    // help only for hutch's own flags: after "--" the words belong to someone else (wrap)
+    const own = split.rest.indexOf('--') >= 0 ? split.rest.slice(0, split.rest.indexOf('--')) : split.rest;
+    if (own.includes('--help') || own.includes('-h')) {
       print(`USAGE:\n   hutch ${command.name} [command options] ${command.usage}\n\n${command.summary}\n\nOPTIONS:\n${usageOf(command.flags)}`);
       return 0;
     }
