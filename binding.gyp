@@ -10,6 +10,7 @@
         "addon/src/fd_passing.cc",
         "addon/src/launch.cc",
         "addon/src/seccomp_compile.cc",
+        "addon/src/netlink.cc",
         "addon/src/fd_watch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

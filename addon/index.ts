@@ -88,6 +88,18 @@ export interface NativeOps {
   /** Starts hutch-init; returns at once. */
   launch(options: LaunchOptions): { pid: number; pidfd: number };
   compileSeccomp(program: SeccompProgram): Buffer;
+  /**
+   * A NETLINK_ROUTE socket made inside the network namespace at `netnsPath` (null: ours),
+   * with extended acks on. Close it with fs.closeSync.
+   */
+  netlinkOpen(netnsPath: string | null): number;
+  /**
+   * Sends one netlink request (the caller sets NLM_F_ACK) and resolves with the reply
+   * messages that carry its sequence number, up to the ack or NLMSG_DONE; rejects with
+   * the kernel's errno (`code`, `syscall` "netlink") and its extended-ack text (`detail`).
+   * One request at a time per socket.
+   */
+  netlinkRequest(fd: number, message: Buffer): Promise<Buffer[]>;
 }
 
 /** Where node-gyp puts the addon and hutch-init (overridable for packaging). Both

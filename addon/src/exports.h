@@ -8,3 +8,4 @@ void InitFdPassing(Napi::Env env, Napi::Object exports);
 void InitLaunch(Napi::Env env, Napi::Object exports);
 void InitSeccomp(Napi::Env env, Napi::Object exports);
 void InitFdWatch(Napi::Env env, Napi::Object exports);
+void InitNetlink(Napi::Env env, Napi::Object exports);

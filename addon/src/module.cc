@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLaunch(env, exports);
   InitSeccomp(env, exports);
   InitFdWatch(env, exports);
+  InitNetlink(env, exports);
   return exports;
 }
 

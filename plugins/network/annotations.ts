@@ -1,0 +1,3 @@
+/** The annotation that picks a container's network: `bridge`, `cni:<name>` or `none`. */
+export const NETWORK_ANNOTATION = 'io.hutch.network';
+export { PORTS_ANNOTATION } from './ports';
