@@ -96,6 +96,28 @@ async function main(): Promise<void> {
     console.log(`  CNI bridge (exec) ADD  ${cs.toFixed(2)} ms  DEL      ${ct.toFixed(2)} ms  total ${(cs + ct).toFixed(2)} ms`);
     console.log(`  ratio CNI/hutch: setup ${(cs / hs).toFixed(1)}x  teardown ${(ct / ht).toFixed(1)}x  total ${((cs + ct) / (hs + ht)).toFixed(1)}x`);
 
+    // with one published port: hutch's DNAT rules against the portmap plugin chained after bridge
+    const portmapConf = { cniVersion: '1.0.0', name: cniConf.name, type: 'portmap', snat: true };
+    const hp: number[] = [];
+    const cp: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const hostPort = 30000 + (process.pid % 1000) * 10 + (i % 10);
+      let t = now();
+      const r = await hutch.setup({ id: `p${i}`, netnsPath: one.netnsPath, pid: one.pid, annotations: { 'io.hutch.ports': `${hostPort}:80` } });
+      await hutch.teardown({ id: `p${i}`, result: r });
+      hp.push(now() - t);
+
+      t = now();
+      const added = JSON.parse(await cni('bridge', 'ADD', `p${i}`, one.netnsPath, cniConf)) as object;
+      const withPorts = { ...portmapConf, prevResult: added, runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } };
+      await cni('portmap', 'ADD', `p${i}`, one.netnsPath, withPorts);
+      await cni('portmap', 'DEL', `p${i}`, one.netnsPath, withPorts);
+      await cni('bridge', 'DEL', `p${i}`, one.netnsPath, { ...cniConf, prevResult: added });
+      cp.push(now() - t);
+    }
+    console.log(`one namespace with one published port, setup + teardown, median of ${iterations}:`);
+    console.log(`  hutch bridge ${median(hp).toFixed(2)} ms  CNI bridge + portmap (exec) ${median(cp).toFixed(2)} ms  ratio ${(median(cp) / median(hp)).toFixed(1)}x`);
+
     // 50 at once
     let t = now();
     const results = await Promise.all(holders.map((x, i) => hutch.setup({ id: containerId(`m${i}`), netnsPath: x.netnsPath, pid: x.pid, annotations: {} })));

@@ -7,26 +7,11 @@
  *   await restoreRules('setup', 'publish ports', { nat: ['-A HUTCH-DNAT-hutch0 ... -m comment --comment "hutch:hutch0:c1" ...'] });
  *   await deleteTagged('teardown', (tag) => tag === 'hutch:hutch0:c1');
  */
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import { HutchError } from '../../runtime/errors';
+import { hostTool, spawnTied } from './spawn';
 
 export type Table = 'nat' | 'filter';
 export type RuleLines = Partial<Record<Table, string[]>>;
-
-const SEARCH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin'];
-const resolved = new Map<string, string>();
-
-/** Absolute path of an iptables tool (containerd and shims run with a short PATH). */
-function tool(name: string): string {
-  let found = resolved.get(name);
-  if (!found) {
-    const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH];
-    found = dirs.map((d) => `${d}/${name}`).find((p) => fs.existsSync(p)) ?? name;
-    resolved.set(name, found);
-  }
-  return found;
-}
 
 interface RunResult {
   code: number;
@@ -36,13 +21,13 @@ interface RunResult {
 
 function run(op: string, cmd: string, args: string[], input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool(cmd), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnTied(hostTool(cmd), args);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new HutchError(op, `run ${cmd}: ${err.message} (is iptables installed?)`, { step: cmd, errno: err.code, path: tool(cmd) })),
+      reject(new HutchError(op, `run ${cmd}: ${err.message} (is iptables installed?)`, { step: cmd, errno: err.code, path: hostTool(cmd) })),
     );
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.on('error', () => undefined); // a tool that exits early closes its stdin

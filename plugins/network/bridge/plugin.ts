@@ -28,7 +28,7 @@ import type { NetworkPlugin, NetworkRequest, NetworkResult, NetworkTeardownReque
 import { checkHostPortFree, formatPorts, parsePorts, PORTS_ANNOTATION, type PortMapping } from '../ports';
 import { NetlinkSocket } from '../netlink/socket';
 import { allocateIp, poolSize, type Pool } from './ipam';
-import { configureInside, createBridge, createVeth, deleteLink, hostVethName, type VethPlan } from './links';
+import { configureInside, createBridge, createVeth, deleteLink, hostVethName, macForIp, type VethPlan } from './links';
 import { chains, containerTag, networkRules, networkTag, portRules } from './rules';
 import { BridgeStore, type ContainerNetRecord } from './store';
 
@@ -123,17 +123,21 @@ export class BridgePlugin implements NetworkPlugin {
         broadcast: formatIpv4(broadcastOf(net.subnet)),
         mtu: net.mtu,
       };
-      const hostMac = await createVeth(op, plan);
-      await this.options.onStep?.('veth', req.id);
-      await configureInside(op, plan);
-      await this.options.onStep?.('configured', req.id);
-      if (ports.length) {
-        // recorded before they exist: a crash in between leaves rules that the record names
-        record.rules = portRules(net.bridge, req.id, record.ip, ports);
-        this.store.writeRecord(record);
-        await restoreRules(op, `${PORTS_ANNOTATION}: publish ${formatPorts(ports)}`, record.rules);
-        await this.options.onStep?.('ports', req.id);
-      }
+      // the links and the rules do not depend on each other: make them side by side
+      const links = (async (): Promise<string | undefined> => {
+        const mac = await createVeth(op, plan);
+        await this.options.onStep?.('veth', req.id);
+        await configureInside(op, plan);
+        await this.options.onStep?.('configured', req.id);
+        return mac;
+      })();
+      const rules = ports.length ? restoreRules(op, `${PORTS_ANNOTATION}: publish ${formatPorts(ports)}`, record.rules) : Promise.resolve();
+      // both settle before any undo, so no rule lands after its removal
+      const [linked, ruled] = await Promise.allSettled([links, rules]);
+      if (linked.status === 'rejected') throw linked.reason;
+      if (ruled.status === 'rejected') throw ruled.reason;
+      const hostMac = linked.value;
+      if (ports.length) await this.options.onStep?.('ports', req.id);
       record.status = 'ready';
       this.store.writeRecord(record);
       return this.result(record, req.netnsPath, hostMac);
@@ -150,7 +154,7 @@ export class BridgePlugin implements NetworkPlugin {
       plugin: this.name,
       interfaces: [
         { name: r.hostVeth, ...(hostMac ? { mac: hostMac } : {}) },
-        { name: r.ifName, mac: `02:48:${r.ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`, sandbox: netnsPath },
+        { name: r.ifName, mac: macForIp(r.ip), sandbox: netnsPath },
       ],
       ips: [{ address: `${r.ip}/${r.prefix}`, gateway: r.gateway, interface: 1 }],
       routes: [{ dst: '0.0.0.0/0', gw: r.gateway }],
@@ -212,7 +216,8 @@ export class BridgePlugin implements NetworkPlugin {
         prefix: net.subnet.prefix,
         gateway: formatIpv4(net.gateway),
         ports: c.ports,
-        rules: {},
+        // recorded before they exist: a crash in between leaves rules that the record names
+        rules: c.ports.length ? portRules(net.bridge, c.id, ip, c.ports) : {},
         netns: c.netns,
         owner: c.owner,
         status: 'pending',
@@ -292,9 +297,16 @@ export class BridgePlugin implements NetworkPlugin {
   /** Removes a container's rules and veth; both may be gone already. No lock needed. */
   private async dismantle(op: string, r: { id: string; bridge: string; hostVeth: string; rules?: ContainerNetRecord['rules'] }): Promise<void> {
     const tag = containerTag(r.bridge, r.id);
-    if (r.rules === undefined) await deleteTagged(op, (c) => c === tag);
-    else if ((r.rules.nat?.length ?? 0) + (r.rules.filter?.length ?? 0) > 0) await deleteRules(op, r.rules, (c) => c === tag);
-    await deleteLink(op, r.hostVeth);
+    const rules =
+      r.rules === undefined
+        ? deleteTagged(op, (c) => c === tag)
+        : (r.rules.nat?.length ?? 0) + (r.rules.filter?.length ?? 0) > 0
+          ? deleteRules(op, r.rules, (c) => c === tag)
+          : Promise.resolve();
+    const link = deleteLink(op, r.hostVeth);
+    const [a, b] = await Promise.allSettled([rules, link]);
+    if (a.status === 'rejected') throw a.reason;
+    if (b.status === 'rejected') throw b.reason;
   }
 
   /** Under the lock: frees the address, the host ports and the record. */

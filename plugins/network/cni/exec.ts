@@ -8,10 +8,10 @@
  *     containerId: 'c1', netns: '/proc/42/ns/net', ifName: 'eth0', path: ['/usr/lib/cni'],
  *     config: { cniVersion: '1.0.0', name: 'net', type: 'bridge' } });
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HutchError } from '../../../runtime/errors';
+import { spawnTied } from '../spawn';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
 
@@ -78,7 +78,7 @@ export function execPlugin(op: string, call: PluginCall): Promise<Record<string,
   if (call.args?.length) env.CNI_ARGS = call.args.map(([k, v]) => `${k}=${v}`).join(';');
   const name = path.basename(call.binary);
   return new Promise((resolve, reject) => {
-    const child = spawn(call.binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnTied(call.binary, [], { env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
