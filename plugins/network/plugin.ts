@@ -8,9 +8,9 @@
  *   const plugin = networkPluginFor(spec.annotations ?? {}, config.network); // null: no networking
  *   record.network = { plugin: plugin.name, interfaces: [], ips: [] };     // save: "pending"
  *   record.network = await plugin.setup({ id, netnsPath: `/proc/${pid}/ns/net`, pid, annotations });
- *   // ... at delete:
+ *   // ... at delete (and in create's undo), with the full result or the placeholder:
  *   await networkPluginByName(record.network.plugin, config.network)
- *     .teardown({ id, netnsPath: `/proc/${pid}/ns/net`, result: record.network });
+ *     ?.teardown({ id, netnsPath: `/proc/${pid}/ns/net`, result: record.network });
  */
 export interface NetworkRequest {
   /** container id */
