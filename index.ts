@@ -16,7 +16,7 @@
  *   }
  */
 export type { SpecInjector, InjectionContext } from './plugins/injectors/injector';
-export type { NetworkPlugin, NetworkRequest, NetworkResult } from './plugins/network/plugin';
+export type { NetworkPlugin, NetworkRequest, NetworkResult, NetworkTeardownRequest } from './plugins/network/plugin';
 export type { CgroupManager, CgroupRequest, CgroupHandle, CgroupStats, CgroupMountSource, Disposable } from './plugins/cgroup/manager';
 export type { PluginClass, PluginContext, PluginKind, PluginLog } from './plugins/plugin';
 export { SkipPlugin, PLUGIN_KINDS } from './plugins/plugin';

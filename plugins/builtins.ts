@@ -15,6 +15,7 @@ import { KIND_TITLE, type PluginClass, type PluginKind } from './plugin';
 import type { SettingsReader } from './settings';
 import { readCdiSettings, readGpuSettings, readHooksDirSettings, type CdiSettings, type GpuSettings, type HooksDirSettings } from './injectors/settings';
 import { gpuRequest } from './gpu/request';
+import { readBridgeSettings, readCniSettings } from './network/settings';
 
 export interface BuiltinPlugin {
   kind: PluginKind;
@@ -68,8 +69,21 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
   { kind: 'cgroup', name: 'none', summary: 'no cgroup management', load: notBuiltYet('cgroup', 'none') },
   { kind: 'snapshotter', name: 'overlayfs', summary: 'overlay file system snapshots', load: notBuiltYet('snapshotter', 'overlayfs') },
   { kind: 'snapshotter', name: 'native', summary: 'plain copies', load: notBuiltYet('snapshotter', 'native') },
-  { kind: 'network', name: 'bridge', summary: 'veth + bridge + IPAM + NAT', load: notBuiltYet('network', 'bridge') },
-  { kind: 'network', name: 'cni', summary: 'the standard CNI plugin binaries', load: notBuiltYet('network', 'cni') },
+  {
+    kind: 'network',
+    name: 'bridge',
+    summary: 'veth + bridge + IPAM + NAT + published ports',
+    load: () => require('./network/bridge/plugin').BridgePlugin,
+    readSettings: readBridgeSettings,
+  },
+  {
+    kind: 'network',
+    name: 'cni',
+    summary: 'the standard CNI plugin binaries (io.hutch.network=cni:<network>)',
+    load: () => require('./network/cni/plugin').CniPlugin,
+    readSettings: readCniSettings,
+  },
+  { kind: 'network', name: 'none', summary: 'no network: the empty namespace', load: () => require('./network/none').NoNetworkPlugin },
 ];
 
 /** The default order of the built-in injectors. */

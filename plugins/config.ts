@@ -258,8 +258,10 @@ export function injectorsFor(config: HutchConfig, annotations: Record<string, st
 /** The plugin of a single-choice kind for one container: annotation, then configuration; undefined = runtime default. */
 export function pluginFor(config: HutchConfig, kind: Exclude<PluginKind, 'injector'>, annotations: Record<string, string>): string | undefined {
   const key = KIND_ANNOTATION[kind];
-  const asked = annotations[key]?.trim();
-  if (asked === undefined || asked === '') return config[kind].use;
+  const value = annotations[key]?.trim();
+  if (value === undefined || value === '') return config[kind].use;
+  // io.hutch.network=cni:<network>: the plugin is "cni"; it reads its argument itself
+  const asked = kind === 'network' ? value.replace(/:.*$/s, '') : value;
   const known = namesOf(kind, config.plugins);
   if (!known.includes(asked)) throw annotationError(key, `unknown ${KIND_TITLE[kind]} "${asked}" (known: ${known.join(', ')})`);
   return asked;

@@ -25,6 +25,8 @@ export interface BridgeConfig {
 }
 
 export interface CniConfig {
+  /** the network for `io.hutch.network=cni` (without `:<name>`) and `network.use: cni` */
+  network?: string;
   /** where network configuration lists are found by name; default /etc/cni/net.d */
   confDir?: string;
   /** where plugin binaries are looked up (CNI_PATH); default /usr/lib/cni, /opt/cni/bin */
@@ -36,14 +38,14 @@ export interface CniConfig {
 }
 
 export interface NetworkConfig {
-  /** used when a container has no io.hutch.network annotation: "none" (the default), "bridge" or "cni:<name>" */
+  /** used when a container has no io.hutch.network annotation: "none" (the default), "bridge", "cni" or "cni:<name>" */
   default?: string;
   bridge?: BridgeConfig;
   cni?: CniConfig;
 }
 
 export type ResolvedBridgeConfig = Required<Omit<BridgeConfig, 'gateway'>> & { gateway?: string };
-export type ResolvedCniConfig = Required<CniConfig>;
+export type ResolvedCniConfig = Required<Omit<CniConfig, 'network'>> & { network?: string };
 
 export const DEFAULT_BRIDGE_NAME = 'hutch0';
 export const DEFAULT_BRIDGE_SUBNET = '10.87.0.0/16';
@@ -62,6 +64,7 @@ export function resolveBridgeConfig(c: BridgeConfig = {}): ResolvedBridgeConfig 
 
 export function resolveCniConfig(c: CniConfig = {}): ResolvedCniConfig {
   return {
+    network: c.network,
     confDir: c.confDir ?? '/etc/cni/net.d',
     binDirs: c.binDirs ?? ['/usr/lib/cni', '/opt/cni/bin'],
     cacheDir: c.cacheDir ?? '/var/lib/cni',

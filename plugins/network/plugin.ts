@@ -45,6 +45,8 @@ export interface NetworkTeardownRequest {
   netnsPath?: string;
   /** what setup returned; absent when create died before the state was saved */
   result?: NetworkResult;
+  /** the container's annotations, for undoing without a result (which CNI network, say) */
+  annotations?: Record<string, string>;
 }
 
 export interface NetworkPlugin {

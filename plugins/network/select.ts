@@ -1,33 +1,54 @@
 /**
  * Which network plugin a container gets: the `io.hutch.network` annotation
- * (`bridge`, `cni:<name>`, `none`), else the configured default (`network.default`),
- * else none. `io.hutch.ports` is checked here too, so bad input fails before
- * anything is started.
+ * (`bridge`, `cni:<name>`, `cni`, `none`), else the configured default
+ * (`network.use` in the configuration file), else none. `io.hutch.ports` is checked
+ * here too, so bad input fails before anything is started.
  *
  * Example:
- *   const plugin = networkPluginFor({ 'io.hutch.network': 'cni:podman', 'io.hutch.ports': '8080:80' }, config.network);
- *   plugin?.name // "cni:podman"
- *   // at delete, from the saved result:
- *   networkPluginByName(record.network.plugin, config.network)
+ *   const net = networkConfigOf(loadConfig(globals.config));
+ *   const plugin = networkPluginFor({ 'io.hutch.network': 'cni:podman', 'io.hutch.ports': '8080:80' }, net);
+ *   plugin?.name // "cni"
+ *   // at delete, from the saved result (result.plugin is "cni:podman"):
+ *   networkPluginByName(record.network.plugin, net)
  */
 import { HutchError } from '../../runtime/errors';
 import { NETWORK_ANNOTATION } from './annotations';
 import { BridgePlugin } from './bridge/plugin';
 import { CniPlugin } from './cni/plugin';
-import type { NetworkConfig } from './config';
+import type { HutchConfig } from '../config';
+import type { BridgeConfig, CniConfig, NetworkConfig } from './config';
 import type { NetworkPlugin } from './plugin';
 import { parsePorts, PORTS_ANNOTATION } from './ports';
 
-export type NetworkSelection = { kind: 'none' } | { kind: 'bridge' } | { kind: 'cni'; network: string };
+/** `network` undefined: the configured `network.cni.network`. */
+export type NetworkSelection = { kind: 'none' } | { kind: 'bridge' } | { kind: 'cni'; network?: string };
 
-/** Parses `bridge`, `cni:<name>` or `none`; `setting` names where the value came from. */
+/** Parses `bridge`, `cni`, `cni:<name>` or `none`; `setting` names where the value came from. */
 export function parseNetworkSelection(value: string, setting: string, op = 'create'): NetworkSelection {
   const v = value.trim();
   if (v === 'none' || v === '') return { kind: 'none' };
   if (v === 'bridge') return { kind: 'bridge' };
+  if (v === 'cni') return { kind: 'cni' };
   const m = /^cni:(.+)$/.exec(v);
   if (m && /^[\w.+-]+$/.test(m[1])) return { kind: 'cni', network: m[1] };
   throw new HutchError(op, `${setting}: "${value}" is not bridge, cni:<network name> or none`, { kind: 'invalid-argument', field: setting });
+}
+
+/**
+ * The registry name of the plugin behind an `io.hutch.network` value or a saved
+ * `result.plugin`: "cni:lab" → "cni", "bridge" → "bridge"; a user plugin's name as is.
+ */
+export function networkPluginName(value: string): string {
+  return value.trim().replace(/:.*$/s, '');
+}
+
+/** hutch's configuration file, as the network plugins' own settings. */
+export function networkConfigOf(config: HutchConfig): NetworkConfig {
+  return {
+    default: config.network.use,
+    bridge: config.network.settings.bridge as BridgeConfig | undefined,
+    cni: config.network.settings.cni as CniConfig | undefined,
+  };
 }
 
 function pluginFor(selection: NetworkSelection, config: NetworkConfig): NetworkPlugin | null {
@@ -37,7 +58,7 @@ function pluginFor(selection: NetworkSelection, config: NetworkConfig): NetworkP
     case 'bridge':
       return new BridgePlugin(config.bridge);
     case 'cni':
-      return new CniPlugin(selection.network, config.cni);
+      return new CniPlugin({ ...config.cni, network: selection.network ?? config.cni?.network });
   }
 }
 

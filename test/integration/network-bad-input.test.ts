@@ -270,7 +270,7 @@ describe('network plugins: bad input', { skip }, () => {
       cleanups.push(async () => {
         for (const f of listDir(path.join(cacheDir, 'results'))) {
           const network = ['badipam', 'badtuning'].find((n) => f.startsWith(`${n}-`));
-          if (network) await new CniPlugin(network, { confDir, cacheDir }).teardown({ id: f.slice(network.length + 1, -'-eth0'.length) });
+          if (network) await new CniPlugin({ network: network, confDir, cacheDir }).teardown({ id: f.slice(network.length + 1, -'-eth0'.length) });
         }
       });
     });
@@ -285,7 +285,7 @@ describe('network plugins: bad input', { skip }, () => {
 
     it("surfaces the IPAM plugin's own error, leaving nothing", async () => {
       const id = containerId('badipam');
-      await assert.rejects(new CniPlugin('badipam', { confDir, cacheDir }).setup({ id, netnsPath: h.netnsPath, pid: h.pid, annotations: {} }), (e: Error) => {
+      await assert.rejects(new CniPlugin({ network: 'badipam', confDir, cacheDir }).setup({ id, netnsPath: h.netnsPath, pid: h.pid, annotations: {} }), (e: Error) => {
         assert.match(e.message, /^create: CNI plugin bridge: ADD failed: .*192\.0\.2\.200/);
         return true;
       });
@@ -294,7 +294,7 @@ describe('network plugins: bad input', { skip }, () => {
 
     it('undoes the plugins that ran when a later one fails, leaving nothing', async () => {
       const id = containerId('badtuning');
-      await assert.rejects(new CniPlugin('badtuning', { confDir, cacheDir }).setup({ id, netnsPath: h.netnsPath, pid: h.pid, annotations: {} }), (e: Error) => {
+      await assert.rejects(new CniPlugin({ network: 'badtuning', confDir, cacheDir }).setup({ id, netnsPath: h.netnsPath, pid: h.pid, annotations: {} }), (e: Error) => {
         assert.match(e.message, /^create: CNI plugin tuning: ADD failed: .*no_such_knob/);
         return true;
       });

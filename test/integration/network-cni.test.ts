@@ -59,7 +59,7 @@ describe('CNI network plugin with Debian plugins', { skip }, () => {
   const bridge = linkName('hc', 'a');
   const network = `hutch-test-${RUN_ID}`;
   const subnet = testSubnet('cni');
-  const plugin = new CniPlugin(network, { confDir, cacheDir });
+  const plugin = new CniPlugin({ network: network, confDir, cacheDir });
   const ipForward = readIpForward();
   const iptablesBefore = iptablesSnapshot();
   const holders: NetnsHolder[] = [];
@@ -183,7 +183,7 @@ describe('CNI network plugin with Debian plugins', { skip }, () => {
         ],
       }),
     );
-    const checker = new CniPlugin(checkNet, { confDir, cacheDir });
+    const checker = new CniPlugin({ network: checkNet, confDir, cacheDir });
     const id = containerId('cnic');
     const r = await checker.setup({ id, netnsPath: a.netnsPath, pid: a.pid, annotations: {} });
     try {
@@ -246,9 +246,16 @@ esac
       }),
     );
     fs.rmSync(log, { force: true });
-    const cni = new CniPlugin('rec', { confDir, cacheDir, binDirs: [binDir] });
+    // no configured network: the annotation names it, and the result carries it to teardown
+    const cni = new CniPlugin({ confDir, cacheDir, binDirs: [binDir] });
     const id = containerId('rec');
-    const r = await cni.setup({ id, netnsPath: holder.netnsPath, pid: holder.pid, annotations: { 'io.hutch.ports': '8080:80/udp' } });
+    const r = await cni.setup({
+      id,
+      netnsPath: holder.netnsPath,
+      pid: holder.pid,
+      annotations: { 'io.hutch.network': 'cni:rec', 'io.hutch.ports': '8080:80/udp' },
+    });
+    assert.equal(r.plugin, 'cni:rec');
     assert.equal(r.ips[0].address, '10.254.0.7/24', 'the last plugin result wins ("second" + newline = 7 bytes)');
 
     const adds = calls();
@@ -284,7 +291,7 @@ esac
       JSON.stringify({ cniVersion: '1.0.0', name: 'bad', plugins: [{ type: 'first' }, { type: 'fail' }, { type: 'second' }] }),
     );
     fs.rmSync(log, { force: true });
-    const cni = new CniPlugin('bad', { confDir, cacheDir, binDirs: [binDir] });
+    const cni = new CniPlugin({ network: 'bad', confDir, cacheDir, binDirs: [binDir] });
     const id = containerId('bad');
     await assert.rejects(
       cni.setup({ id, netnsPath: holder.netnsPath, pid: holder.pid, annotations: {} }),
@@ -298,7 +305,7 @@ esac
   it('names an unknown plugin type before running anything', async () => {
     fs.writeFileSync(path.join(confDir, 'unknown.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'unknown', plugins: [{ type: 'first' }, { type: 'nosuchplugin' }] }));
     fs.rmSync(log, { force: true });
-    const cni = new CniPlugin('unknown', { confDir, cacheDir, binDirs: [binDir] });
+    const cni = new CniPlugin({ network: 'unknown', confDir, cacheDir, binDirs: [binDir] });
     await assert.rejects(
       cni.setup({ id: containerId('unk'), netnsPath: holder.netnsPath, pid: holder.pid, annotations: {} }),
       (e: Error) => e.message === `create: ${path.join(confDir, 'unknown.conflist')}: plugins[1].type: CNI plugin "nosuchplugin" not found in ${binDir}`,
@@ -307,14 +314,19 @@ esac
     assert.equal(fs.existsSync(path.join(cacheDir, 'netns')) ? fs.readdirSync(path.join(cacheDir, 'netns')).length : 0, 0);
   });
 
-  it('names a network that no configuration defines', async () => {
-    const cni = new CniPlugin('nonet', { confDir, cacheDir, binDirs: [binDir] });
+  it('names a network that no configuration defines, or asks which one', async () => {
+    const cni = new CniPlugin({ network: 'nonet', confDir, cacheDir, binDirs: [binDir] });
     await assert.rejects(cni.setup({ id: containerId('nn'), netnsPath: holder.netnsPath, pid: holder.pid, annotations: {} }), /io\.hutch\.network: no CNI network "nonet" in /);
+    const unnamed = new CniPlugin({ confDir, cacheDir, binDirs: [binDir] });
+    await assert.rejects(
+      unnamed.setup({ id: containerId('nn'), netnsPath: holder.netnsPath, pid: holder.pid, annotations: { 'io.hutch.network': 'cni' } }),
+      /io\.hutch\.network: which CNI network\? Use cni:<name>, or set network\.cni\.network/,
+    );
   });
 
   it('refuses published ports when no plugin has the portMappings capability', async () => {
     fs.writeFileSync(path.join(confDir, 'noports.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'noports', plugins: [{ type: 'first' }] }));
-    const cni = new CniPlugin('noports', { confDir, cacheDir, binDirs: [binDir] });
+    const cni = new CniPlugin({ network: 'noports', confDir, cacheDir, binDirs: [binDir] });
     await assert.rejects(
       cni.setup({ id: containerId('np'), netnsPath: holder.netnsPath, pid: holder.pid, annotations: { 'io.hutch.ports': '8080:80' } }),
       /io\.hutch\.ports: CNI network "noports" .* has no plugin with the portMappings capability/,

@@ -19,6 +19,7 @@
  */
 import * as fs from 'node:fs';
 import { HutchError } from '../../../runtime/errors';
+import type { PluginContext } from '../../plugin';
 import { broadcastOf, contains, formatIpv4, formatSubnet, overlaps, parseIpv4, parseSubnet, type Ipv4Subnet } from '../cidr';
 import { resolveBridgeConfig, type BridgeConfig, type ResolvedBridgeConfig } from '../config';
 import { describeRoute, hostRoutes, isProcessAlive, isValidContainerId, isValidIfName, netnsIdentity, processStartTime } from '../host';
@@ -34,7 +35,8 @@ import { BridgeStore, type ContainerNetRecord } from './store';
 
 export type BridgeSetupStep = 'reserved' | 'veth' | 'configured' | 'ports';
 
-export interface BridgePluginOptions {
+/** The second constructor argument: what the plugin registry passes, plus a test hook. */
+export interface BridgePluginOptions extends Partial<PluginContext> {
   /** Called after each setup step (tests stop a setup midway with it). */
   onStep?: (step: BridgeSetupStep, id: string) => void | Promise<void>;
 }
@@ -66,10 +68,10 @@ export class BridgePlugin implements NetworkPlugin {
   private readonly store: BridgeStore;
 
   constructor(
-    config: BridgeConfig = {},
+    settings: BridgeConfig = {},
     private readonly options: BridgePluginOptions = {},
   ) {
-    this.config = resolveBridgeConfig(config);
+    this.config = resolveBridgeConfig(settings);
     this.store = new BridgeStore(this.config.stateDir);
   }
 

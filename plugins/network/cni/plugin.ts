@@ -13,15 +13,23 @@
  *   masquerade rules through the addresses in it) and `delete` comes after the
  *   container's processes, and so its /proc/<pid>/ns/net, are gone.
  *
+ * One instance serves every CNI network: the network is `<name>` of the container's
+ * `io.hutch.network=cni:<name>` annotation, else the `network` setting; teardown and
+ * check take it from the saved result.
+ *
  * Example:
- *   const cni = new CniPlugin('podman', { confDir: '/etc/cni/net.d' });
- *   const result = await cni.setup({ id: 'c1', netnsPath: '/proc/42/ns/net', pid: 42, annotations: {} });
+ *   const cni = new CniPlugin({ confDir: '/etc/cni/net.d' });
+ *   const result = await cni.setup({ id: 'c1', netnsPath: '/proc/42/ns/net', pid: 42,
+ *                                    annotations: { 'io.hutch.network': 'cni:podman' } });
+ *   result.plugin // "cni:podman"
  *   await cni.teardown({ id: 'c1', result });
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../../../addon';
 import { HutchError } from '../../../runtime/errors';
+import type { PluginContext } from '../../plugin';
+import { NETWORK_ANNOTATION } from '../annotations';
 import { resolveCniConfig, type CniConfig, type ResolvedCniConfig } from '../config';
 import { isValidContainerId, netnsIdentity } from '../host';
 import type { NetworkPlugin, NetworkRequest, NetworkResult, NetworkTeardownRequest } from '../plugin';
@@ -56,15 +64,30 @@ export interface CniResultData {
 type Json = Record<string, unknown>;
 
 export class CniPlugin implements NetworkPlugin {
-  readonly name: string;
+  readonly name = 'cni';
   readonly config: ResolvedCniConfig;
 
-  constructor(
-    readonly network: string,
-    config: CniConfig = {},
-  ) {
-    this.name = `cni:${network}`;
-    this.config = resolveCniConfig(config);
+  /** `context` is what the plugin registry passes (unused here). */
+  constructor(settings: CniConfig = {}, context?: Partial<PluginContext>) {
+    this.config = resolveCniConfig(settings);
+    void context;
+  }
+
+  /** The network a request is about: the result's, the annotation's, the configured one. */
+  private networkOf(op: string, annotations: Record<string, string> | undefined, result?: NetworkResult): string {
+    const fromResult = (result?.data as Partial<CniResultData> | undefined)?.network ?? /^cni:(.+)$/.exec(result?.plugin ?? '')?.[1];
+    if (fromResult) return fromResult;
+    const value = annotations?.[NETWORK_ANNOTATION];
+    const named = value === undefined ? undefined : /^cni:(.+)$/.exec(value.trim())?.[1];
+    if (named) {
+      if (!/^[\w.+-]+$/.test(named)) throw new HutchError(op, `${NETWORK_ANNOTATION}: "${value}": "${named}" is not a CNI network name`, { kind: 'invalid-argument', field: NETWORK_ANNOTATION });
+      return named;
+    }
+    if (this.config.network) return this.config.network;
+    throw new HutchError(op, `${NETWORK_ANNOTATION}: which CNI network? Use cni:<name>, or set network.cni.network`, {
+      kind: 'invalid-argument',
+      field: NETWORK_ANNOTATION,
+    });
   }
 
   /** Every plugin binary of the list, found before anything runs. */
@@ -98,8 +121,8 @@ export class CniPlugin implements NetworkPlugin {
     return execPlugin(op, { binary, command, containerId: id, netns, ifName: this.config.ifName, path: this.config.binDirs, config });
   }
 
-  private pinPath(id: string): string {
-    return path.join(this.config.cacheDir, 'netns', `${this.network}-${id}-${this.config.ifName}`);
+  private pinPath(network: string, id: string): string {
+    return path.join(this.config.cacheDir, 'netns', `${network}-${id}-${this.config.ifName}`);
   }
 
   private pin(op: string, netnsPath: string, pin: string): void {
@@ -131,10 +154,11 @@ export class CniPlugin implements NetworkPlugin {
     const op = 'create';
     if (!isValidContainerId(req.id)) throw new HutchError(op, `network: invalid container id "${req.id}"`, { kind: 'invalid-argument', field: 'container-id' });
     const ports = parsePorts(req.annotations[PORTS_ANNOTATION], op);
-    const list = loadConfList(op, this.config.confDir, this.network);
+    const network = this.networkOf(op, req.annotations);
+    const list = loadConfList(op, this.config.confDir, network);
     const binaries = this.binaries(op, list);
     if (ports.length && !list.plugins.some((p) => p.capabilities?.portMappings)) {
-      throw new HutchError(op, `${PORTS_ANNOTATION}: CNI network "${this.network}" (${list.file}) has no plugin with the portMappings capability (such as portmap)`, {
+      throw new HutchError(op, `${PORTS_ANNOTATION}: CNI network "${network}" (${list.file}) has no plugin with the portMappings capability (such as portmap)`, {
         kind: 'invalid-argument',
         field: PORTS_ANNOTATION,
       });
@@ -142,15 +166,15 @@ export class CniPlugin implements NetworkPlugin {
     for (const p of ports) await checkHostPortFree(op, p);
     const netns = netnsIdentity(req.netnsPath);
     if (!netns) throw new HutchError(op, `network namespace ${req.netnsPath} does not exist`, { errno: 'ENOENT', path: req.netnsPath });
-    const cacheFile = cachePath(this.config.cacheDir, this.network, req.id, this.config.ifName);
+    const cacheFile = cachePath(this.config.cacheDir, network, req.id, this.config.ifName);
     if (fs.existsSync(cacheFile)) {
-      throw new HutchError(op, `container "${req.id}" is already attached to CNI network "${this.network}" (${cacheFile}); delete it first`, {
+      throw new HutchError(op, `container "${req.id}" is already attached to CNI network "${network}" (${cacheFile}); delete it first`, {
         kind: 'already-exists',
         errno: 'EEXIST',
         path: cacheFile,
       });
     }
-    const pin = this.pinPath(req.id);
+    const pin = this.pinPath(network, req.id);
     this.pin(op, req.netnsPath, pin);
 
     const capabilityArgs = CniPlugin.capabilityArgs(ports);
@@ -159,13 +183,13 @@ export class CniPlugin implements NetworkPlugin {
       for (let i = 0; i < list.plugins.length; i++) {
         prevResult = (await this.run(op, 'ADD', binaries[i], req.id, pin, this.pluginConfig(list, i, prevResult, capabilityArgs))) ?? prevResult;
       }
-      if (!prevResult) throw new HutchError(op, `CNI network "${this.network}": ADD returned no result`, { step: 'cni ADD' });
+      if (!prevResult) throw new HutchError(op, `CNI network "${network}": ADD returned no result`, { step: 'cni ADD' });
       writeCache(cacheFile, {
         kind: 'cniCacheV1',
         containerId: req.id,
         config: list.bytes.toString('base64'),
         ifName: this.config.ifName,
-        networkName: this.network,
+        networkName: network,
         capabilityArgs,
         result: prevResult,
         netns,
@@ -177,9 +201,9 @@ export class CniPlugin implements NetworkPlugin {
       this.unpin(pin);
       throw e;
     }
-    const data: CniResultData = { network: this.network, ifName: this.config.ifName, cacheDir: this.config.cacheDir, netnsPin: pin };
+    const data: CniResultData = { network, ifName: this.config.ifName, cacheDir: this.config.cacheDir, netnsPin: pin };
     return {
-      plugin: this.name,
+      plugin: `cni:${network}`,
       ...toNetworkResult(prevResult),
       ports: ports.map((p) => ({ ...p, hostIP: '0.0.0.0' })),
       data: { ...data },
@@ -210,12 +234,13 @@ export class CniPlugin implements NetworkPlugin {
 
   async teardown(req: NetworkTeardownRequest): Promise<void> {
     const op = 'delete';
-    const cacheFile = cachePath(this.config.cacheDir, this.network, req.id, this.config.ifName);
+    const network = this.networkOf(op, req.annotations, req.result);
+    const cacheFile = cachePath(this.config.cacheDir, network, req.id, this.config.ifName);
     const cached = readCache(cacheFile);
     // the list as it was at ADD, as libcni does; the current one when ADD never finished
-    const list = cached ? parseConfList(op, `${cacheFile} (cached configuration)`, Buffer.from(cached.config, 'base64')) : loadConfList(op, this.config.confDir, this.network);
+    const list = cached ? parseConfList(op, `${cacheFile} (cached configuration)`, Buffer.from(cached.config, 'base64')) : loadConfList(op, this.config.confDir, network);
     const binaries = this.binaries(op, list);
-    const pin = this.pinPath(req.id);
+    const pin = this.pinPath(network, req.id);
     let netns = '';
     if (isNamespaceFile(pin)) netns = pin;
     else if (req.netnsPath && cached?.netns && netnsIdentity(req.netnsPath) === cached.netns) netns = req.netnsPath;
@@ -228,18 +253,19 @@ export class CniPlugin implements NetworkPlugin {
 
   async check(req: NetworkRequest & { result: NetworkResult }): Promise<void> {
     const op = 'check';
-    const cacheFile = cachePath(this.config.cacheDir, this.network, req.id, this.config.ifName);
+    const network = this.networkOf(op, req.annotations, req.result);
+    const cacheFile = cachePath(this.config.cacheDir, network, req.id, this.config.ifName);
     const cached = readCache(cacheFile);
-    if (!cached) throw new HutchError(op, `container "${req.id}" is not attached to CNI network "${this.network}"`, { kind: 'not-found', path: cacheFile });
+    if (!cached) throw new HutchError(op, `container "${req.id}" is not attached to CNI network "${network}"`, { kind: 'not-found', path: cacheFile });
     const list = parseConfList(op, `${cacheFile} (cached configuration)`, Buffer.from(cached.config, 'base64'));
     if (list.disableCheck) return;
     if (!versionAtLeast(list.cniVersion, '0.4.0')) {
-      throw new HutchError(op, `CNI network "${this.network}": CHECK needs cniVersion 0.4.0 or later, the list has ${list.cniVersion}`, { kind: 'unimplemented' });
+      throw new HutchError(op, `CNI network "${network}": CHECK needs cniVersion 0.4.0 or later, the list has ${list.cniVersion}`, { kind: 'unimplemented' });
     }
     const binaries = this.binaries(op, list);
     const capabilityArgs = cached.capabilityArgs ?? {};
     for (let i = 0; i < list.plugins.length; i++) {
-      await this.run(op, 'CHECK', binaries[i], req.id, this.pinPath(req.id), this.pluginConfig(list, i, cached.result, capabilityArgs));
+      await this.run(op, 'CHECK', binaries[i], req.id, this.pinPath(network, req.id), this.pluginConfig(list, i, cached.result, capabilityArgs));
     }
   }
 }
