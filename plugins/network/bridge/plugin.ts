@@ -344,7 +344,8 @@ export class BridgePlugin implements NetworkPlugin {
     const op = 'check';
     const data = req.result.data as Partial<BridgeResultData> | undefined;
     const bridge = data?.bridge ?? this.config.name;
-    const record = this.store.readRecord(bridge, req.id);
+    const store = data?.stateDir ? new BridgeStore(data.stateDir) : this.store;
+    const record = store.readRecord(bridge, req.id);
     if (!record || record.status !== 'ready') throw new HutchError(op, `container "${req.id}" has no network on bridge ${bridge}`, { kind: 'not-found' });
     if (netnsIdentity(req.netnsPath) !== record.netns) {
       throw new HutchError(op, `${req.netnsPath} is not the network namespace set up for "${req.id}"`, { kind: 'failed-precondition' });
