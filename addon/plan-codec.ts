@@ -54,6 +54,7 @@ export const Tag = {
   PDEATH_SIGNAL: 48,
   PERSONALITY: 50,
   SESSION_KEYRING: 51,
+  LOOPBACK_UP: 52,
 } as const;
 
 export const NsTag = { TYPE: 1, PATH: 2 } as const;
@@ -229,6 +230,7 @@ export function encodePlan(plan: LaunchPlan): Buffer {
   w.u64(Tag.PRESERVE_FDS, plan.preserveFds);
   if (plan.pdeathSignal) w.u64(Tag.PDEATH_SIGNAL, plan.pdeathSignal);
   w.optStr(Tag.SESSION_KEYRING, plan.sessionKeyring);
+  if (plan.loopbackUp) w.u64(Tag.LOOPBACK_UP, true);
   for (const h of plan.hooks.createContainer) w.group(Tag.HOOK_CREATE_CONTAINER, (g) => writeHook(g, h));
   for (const h of plan.hooks.startContainer) w.group(Tag.HOOK_START_CONTAINER, (g) => writeHook(g, h));
 

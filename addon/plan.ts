@@ -102,5 +102,7 @@ export interface LaunchPlan {
   pdeathSignal?: number;
   /** name of a new session keyring to join (absent: keep the caller's, --no-new-keyring) */
   sessionKeyring?: string;
+  /** bring "lo" up: the container has a new network namespace */
+  loopbackUp?: boolean;
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
 }

@@ -121,6 +121,7 @@ struct plan {
   int fork_for_exec;
   uint64_t pdeath_signal;
   const char *session_keyring;
+  int loopback_up;
 
   struct plan_hook *hooks_create_container;
   int nhooks_create_container;

@@ -240,6 +240,7 @@ void plan_parse(struct plan *plan, const uint8_t *buf, size_t len) {
       case T_FORK_FOR_EXEC: plan->fork_for_exec = (int)as_u64(&r); break;
       case T_PDEATH_SIGNAL: plan->pdeath_signal = as_u64(&r); break;
       case T_SESSION_KEYRING: plan->session_keyring = as_str(&r); break;
+      case T_LOOPBACK_UP: plan->loopback_up = (int)as_u64(&r); break;
       default: break; /* unknown records are skipped: newer TypeScript, older init */
     }
   }

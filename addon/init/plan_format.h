@@ -64,6 +64,7 @@
 #define T_APPARMOR 49          /* reserved */
 #define T_PERSONALITY 50       /* u64 personality(2) domain */
 #define T_SESSION_KEYRING 51   /* string: join a new session keyring of this name */
+#define T_LOOPBACK_UP 52       /* u64 bool: bring "lo" up (a new network namespace, as runc does) */
 
 /* T_JOIN_NS fields */
 #define T_NS_TYPE 1 /* u64 CLONE_NEW* */

@@ -10,6 +10,9 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/keyctl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,8 +56,21 @@ static void join_session_keyring(const char *name) {
   if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, perm | 0x080000, 0, 0) < 0) fail("keyring", errno, "set session keyring permissions");
 }
 
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail("loopback", errno, "socket");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("loopback", errno, "get flags of lo");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("loopback", errno, "bring lo up");
+  close(s);
+}
+
 void process_early(struct plan *plan, int host_proc_fd) {
   if (plan->session_keyring) join_session_keyring(plan->session_keyring);
+  if (plan->loopback_up) loopback_up();
   if (plan->has_oom_score_adj) {
     char value[32];
     snprintf(value, sizeof value, "%lld", (long long)plan->oom_score_adj);

@@ -10,7 +10,7 @@ import type { NativeOps } from '../../addon';
 import type { CgroupMountSource } from '../../plugins/cgroup/manager';
 import { capabilityMask } from '../spec/capabilities';
 import { rootfsPropagationFlags } from '../spec/mount-options';
-import { CLONE_NEWCGROUP, CLONE_NEWUSER, NAMESPACE_FLAGS } from '../spec/namespaces';
+import { CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWUSER, NAMESPACE_FLAGS } from '../spec/namespaces';
 import { RLIMITS, rlimitValue } from '../spec/rlimits';
 import { seccompProgram } from '../spec/seccomp';
 import { sysctlPath } from '../spec/sysctl';
@@ -123,6 +123,7 @@ export function compilePlan(spec: Spec, o: PlanOptions, nativeOps: Pick<NativeOp
     consoleSize: proc.consoleSize && proc.consoleSize.height && proc.consoleSize.width ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
     preserveFds: o.preserveFds,
     sessionKeyring: o.sessionKeyring,
+    loopbackUp: (ns.unshareFlags & CLONE_NEWNET) !== 0,
     hooks: {
       createContainer: (spec.hooks?.createContainer ?? []).map(planHook),
       startContainer: (spec.hooks?.startContainer ?? []).map(planHook),

@@ -21,6 +21,7 @@ import { procStat } from '../state/proc';
 import { StateStore } from '../state/store';
 import { writePidFile } from './pid-file';
 import { loadBundleSpec } from './load-spec';
+import { networkForCreate } from './network';
 import { nowRfc3339Nano, ociState } from './oci-state';
 import { UndoStack } from './undo';
 
@@ -42,6 +43,8 @@ export interface CreateOptions {
   stdio?: [number, number, number];
   /** the caller keeps the init's pidfd (run in the foreground, the shim) */
   keepPidfd?: boolean;
+  /** --config / HUTCH_CONFIG: hutch's configuration file (network and other plugins) */
+  configPath?: string;
   /** Edits the validated spec before anything is built (spec injectors). */
   injectSpec?: (spec: Spec, context: { id: string; bundle: string }) => Promise<Spec>;
   debug?: (msg: string) => void;
@@ -100,6 +103,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   debug(`${o.id}: spec loaded and valid`);
   if (o.injectSpec) spec = await o.injectSpec(spec, { id: o.id, bundle });
   checkTerminal(op, spec, o.consoleSocket);
+  const network = await networkForCreate(op, spec, o.configPath);
 
   const undo = new UndoStack();
   const lock = await store.claim(op, o.id);
@@ -169,6 +173,16 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
         },
         atCreateRuntime: async (started) => {
           debug(`${o.id}: mounts ready, createRuntime point`);
+          if (network) {
+            const netnsPath = `/proc/${started.pid}/ns/net`;
+            // saved first: a crash from here on leaves what delete needs to undo it
+            record.network = { plugin: network.name, interfaces: [], ips: [] };
+            store.write(record);
+            undo.push('tear down the network', () => network.teardown({ id: o.id, netnsPath, result: record.network, annotations: spec.annotations }));
+            record.network = await network.setup({ id: o.id, netnsPath, pid: started.pid, annotations: spec.annotations ?? {} });
+            store.write(record);
+            debug(`${o.id}: network ${record.network.plugin} set up: ${record.network.ips.map((i) => i.address).join(', ')}`);
+          }
           const creating = ociState({ ...record, pid: started.pid }, 'creating');
           await runHooks(op, 'prestart', spec.hooks?.prestart, creating, bundle);
           await runHooks(op, 'createRuntime', spec.hooks?.createRuntime, creating, bundle);

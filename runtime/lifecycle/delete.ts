@@ -15,6 +15,7 @@ import { isSameLiveProcess } from '../state/proc';
 import { liveStatus } from '../state/status';
 import { StateStore, validateId } from '../state/store';
 import { signalInit } from './kill';
+import { networkForDelete } from './network';
 import { ociState } from './oci-state';
 
 export interface DeleteOptions {
@@ -22,6 +23,8 @@ export interface DeleteOptions {
   id: string;
   force?: boolean;
   warn?: (msg: string) => void;
+  /** --config: where the network plugin that set the container up finds its settings */
+  configPath?: string;
 }
 
 /** Resolves when the recorded init has exited (it is not our child: no reaping). */
@@ -58,8 +61,12 @@ async function killEverything(record: ContainerRecord): Promise<void> {
 }
 
 /** Frees everything a container holds; every step tolerates already-gone. */
-export async function destroyContainer(store: StateStore, record: ContainerRecord, warn?: (msg: string) => void): Promise<void> {
+export async function destroyContainer(store: StateStore, record: ContainerRecord, warn?: (msg: string) => void, configPath?: string): Promise<void> {
   if (record.cgroup) await cgroupManagerFor(record.cgroup.version).destroy(record.cgroup);
+  if (record.network) {
+    const plugin = await networkForDelete(record.network, configPath);
+    await plugin?.teardown({ id: record.id, netnsPath: `/proc/${record.pid}/ns/net`, result: record.network, annotations: record.spec.annotations });
+  }
   store.remove(record.id);
   try {
     await runHooks('delete', 'poststop', record.spec.hooks?.poststop, ociState(record, 'stopped'), record.bundle);
@@ -95,7 +102,7 @@ export async function deleteContainer(o: DeleteOptions): Promise<void> {
     } else if (status === 'created') {
       await killEverything(record);
     }
-    await destroyContainer(store, record, o.warn);
+    await destroyContainer(store, record, o.warn, o.configPath);
   } finally {
     lock.release();
   }

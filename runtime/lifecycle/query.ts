@@ -4,10 +4,12 @@ import { liveStatus } from '../state/status';
 import { StateStore } from '../state/store';
 import { ociState } from './oci-state';
 
-export async function containerState(root: string, id: string): Promise<OciState> {
+/** `hutch state`: the OCI state, plus the network the container got (when it has one). */
+export async function containerState(root: string, id: string): Promise<OciState & { network?: unknown }> {
   const store = new StateStore(root);
   const record = store.read('state', id);
-  return ociState(record, await liveStatus(store, record));
+  const state = ociState(record, await liveStatus(store, record));
+  return record.network ? { ...state, network: record.network } : state;
 }
 
 export async function listContainers(root: string): Promise<OciState[]> {

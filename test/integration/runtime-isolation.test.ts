@@ -202,6 +202,11 @@ describe('isolation', () => {
     assert.match(r.stdout, /^0\n\s+0\s+100000\s+65536/);
   });
 
+  it('brings loopback up in a new network namespace', () => {
+    const r = inContainer('cat /sys/class/net/lo/operstate; ip -o link 2>/dev/null | grep -c . || ls /sys/class/net');
+    assert.match(r.stdout, /^unknown\n/, 'lo is up (operstate "unknown" for loopback, "down" when down)');
+  });
+
   it('joins a session keyring of its own', () => {
     const r = inContainer('grep " _ses\\." /proc/keys', (s) => {
       s.linux.maskedPaths = s.linux.maskedPaths.filter((p: string) => p !== '/proc/keys');

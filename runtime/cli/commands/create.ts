@@ -24,6 +24,7 @@ export function createOptions(op: string, ctx: CommandContext) {
     noNewKeyring: flagBool(ctx.args, 'no-new-keyring'),
     preserveFds: flagInt(op, ctx.args, 'preserve-fds') ?? 0,
     debug: (m: string) => ctx.log.debug(m),
+    configPath: ctx.globals.config,
     // spec injectors (hooks.d, CDI, GPU, the user's): configuration from --config / HUTCH_CONFIG
     injectSpec: (spec: Spec, c: { id: string; bundle: string }) =>
       injectSpec(spec, { ...c, annotations: spec.annotations ?? {}, log: { debug: ctx.log.debug, info: ctx.log.info, warn: ctx.log.warn } }, ctx.globals.config),

@@ -8,6 +8,6 @@ export const command: Command = {
   usage: '<container-id>',
   flags: [{ name: 'force', short: 'f', type: 'bool', help: 'forcibly delete a running container (SIGKILL)' }],
   async run(ctx) {
-    await deleteContainer({ root: ctx.globals.root, id: requireId('delete', ctx), force: flagBool(ctx.args, 'force'), warn: (m) => ctx.log.warn(m) });
+    await deleteContainer({ root: ctx.globals.root, id: requireId('delete', ctx), force: flagBool(ctx.args, 'force'), warn: (m) => ctx.log.warn(m), configPath: ctx.globals.config });
   },
 };

@@ -61,7 +61,7 @@ export const command: Command = {
     try {
       await startContainer({ root: options.root, id: options.id, warn: (m) => ctx.log.warn(m) });
     } catch (e) {
-      await deleteContainer({ root: options.root, id: options.id, force: true });
+      await deleteContainer({ root: options.root, id: options.id, force: true, configPath: options.configPath });
       throw e;
     }
     ctx.log.debug(`${options.id}: started`);
@@ -69,7 +69,7 @@ export const command: Command = {
     ctx.log.debug(`${options.id}: exited ${JSON.stringify(status)}`);
     for (const s of FORWARDED) process.off(s, forward);
     closeQuietly(init.pidfd);
-    if (!flagBool(ctx.args, 'keep')) await deleteContainer({ root: options.root, id: options.id, force: true, warn: (m) => ctx.log.warn(m) });
+    if (!flagBool(ctx.args, 'keep')) await deleteContainer({ root: options.root, id: options.id, force: true, warn: (m) => ctx.log.warn(m), configPath: options.configPath });
     ctx.log.debug(`${options.id}: deleted`);
     if (!status) return 255;
     return status.code ?? 128 + (status.signal ?? 0);
