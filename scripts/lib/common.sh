@@ -3,7 +3,7 @@
 HUTCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Base packages: building the addon and running containers.
-HUTCH_BASE_PACKAGES=(build-essential python3 libseccomp-dev busybox-static iproute2)
+HUTCH_BASE_PACKAGES=(build-essential python3 libseccomp-dev busybox-static iproute2 iptables)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
