@@ -12,6 +12,13 @@ export interface ExitStatus {
   signal: number | null;
 }
 
+/** The process at the other end of a unix socket, as of connect(). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 export interface ExitWatch {
   close(): void;
   ref(): void;
@@ -84,6 +91,8 @@ export interface NativeOps {
   sendFds(socket: number, data: Buffer, fds: number[]): void;
   recvFds(socket: number, maxBytes?: number): { data: Buffer; fds: number[] } | null;
   connectUnix(path: string): number;
+  /** SO_PEERCRED of a connected unix socket: who is at the other end. */
+  peerCredentials(fd: number): PeerCredentials;
   setBlocking(fd: number, blocking: boolean): void;
   /** Starts hutch-init; returns at once. */
   launch(options: LaunchOptions): { pid: number; pidfd: number };
