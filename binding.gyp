@@ -12,7 +12,7 @@
         "addon/src/seccomp_compile.cc",
         "addon/src/netlink.cc",
         "addon/src/fd_watch.cc",
-        "addon/src/peer_cred.cc"
+        "addon/src/unix_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
@@ -46,6 +46,20 @@
       "type": "executable",
       "sources": ["addon/nsmount/main.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
+      "ldflags": ["-static", "-s"]
+    },
+    {
+      "target_name": "containerd-shim-hutch-v2",
+      "type": "executable",
+      "sources": [
+        "addon/launcher/main.c",
+        "addon/launcher/spec.c",
+        "addon/launcher/sha256.c",
+        "addon/launcher/admin.c",
+        "addon/launcher/util.c"
+      ],
+      "defines": ["HUTCH_NODE_PATH=\"<!(node -p process.execPath)\""],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-fno-strict-aliasing"],
       "ldflags": ["-static", "-s"]
     }
   ]

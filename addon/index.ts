@@ -93,6 +93,11 @@ export interface NativeOps {
   connectUnix(path: string): number;
   /** SO_PEERCRED of a connected unix socket: who is at the other end. */
   peerCredentials(fd: number): PeerCredentials;
+  /**
+   * A unix socket bound at `path` (file mode `mode`) and listening, as a plain fd that
+   * a child may inherit; closing it never removes the file.
+   */
+  listenUnix(path: string, mode: number): number;
   setBlocking(fd: number, blocking: boolean): void;
   /** Starts hutch-init; returns at once. */
   launch(options: LaunchOptions): { pid: number; pidfd: number };

@@ -9,4 +9,4 @@ void InitLaunch(Napi::Env env, Napi::Object exports);
 void InitSeccomp(Napi::Env env, Napi::Object exports);
 void InitFdWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
-void InitPeerCred(Napi::Env env, Napi::Object exports);
+void InitUnixSocket(Napi::Env env, Napi::Object exports);

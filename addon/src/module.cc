@@ -12,7 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSeccomp(env, exports);
   InitFdWatch(env, exports);
   InitNetlink(env, exports);
-  InitPeerCred(env, exports);
+  InitUnixSocket(env, exports);
   return exports;
 }
 

@@ -101,6 +101,7 @@ class Connection {
   private async dispatch(streamId: number, request: ttrpc.Request): Promise<void> {
     const service = this.server.service(request.service);
     if (!service) {
+      this.logger.debug({ service: request.service, method: request.method, streamId }, 'ttrpc call to an unknown service');
       this.send(streamId, { code: Code.Unimplemented, message: `service ${request.service}`, details: [] }, undefined);
       return;
     }
@@ -151,11 +152,14 @@ class Connection {
     } catch (e) {
       status = statusOfError(e);
       payload = undefined;
-      this.logger.debug({ service: request.service, method: request.method, code: Code[status.code], err: status.message }, 'ttrpc call failed');
     } finally {
       if (timer) clearTimeout(timer);
       this.inFlight.delete(controller);
     }
+    this.logger.debug(
+      { service: request.service, method: request.method, streamId, code: Code[status.code], ...(status.code ? { err: status.message } : {}) },
+      'ttrpc call',
+    );
     this.send(streamId, status, payload, responded);
     this.server.settled();
   }

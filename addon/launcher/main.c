@@ -1,0 +1,139 @@
+/*
+ * containerd-shim-hutch-v2's native launcher (see launcher.h for the why). It reads
+ * the command line as Go's flag package does; anything it is not sure of — an unknown
+ * flag, -v, -h, no namespace, a spec it cannot read, no live shim, any failure on the
+ * fast path — goes to the JS shim unchanged, which knows how to answer or complain.
+ */
+#include "launcher.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SOCKET_PATH_MAX 107
+
+struct flags {
+  const char *namespace;
+  const char *address;
+  const char *id;
+  const char *bundle;
+  const char *action;
+};
+
+static int parse_bool(const char *v) {
+  static const char *const ok[] = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"};
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+    if (strcmp(v, ok[i]) == 0) return 0;
+  return -1;
+}
+
+/* 0 when the command line is one the fast paths may handle. */
+static int parse_flags(int argc, char **argv, struct flags *f) {
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strlen(arg) < 2 || arg[0] != '-') break;
+    const char *body = arg + 1;
+    if (body[0] == '-') {
+      body++;
+      if (!body[0]) {
+        i++;
+        break;
+      }
+    }
+    if (!body[0] || body[0] == '-' || body[0] == '=') return -1;
+    const char *eq = strchr(body, '=');
+    size_t name_len = eq ? (size_t)(eq - body) : strlen(body);
+#define IS(name) (name_len == sizeof(name) - 1 && strncmp(body, name, name_len) == 0)
+    if (IS("debug")) {
+      if (eq && parse_bool(eq + 1) < 0) return -1;
+      continue;
+    }
+    const char **slot = IS("namespace") ? &f->namespace
+                        : IS("address") ? &f->address
+                        : IS("id")      ? &f->id
+                        : IS("bundle")  ? &f->bundle
+                        : NULL;
+    int known = slot || IS("publish-binary") || IS("socket");
+#undef IS
+    if (!known) return -1; /* -v, -h, or not a flag of ours: the JS shim answers */
+    const char *value;
+    if (eq) value = eq + 1;
+    else if (i + 1 < argc) value = argv[++i];
+    else return -1;
+    if (slot) *slot = value;
+  }
+  f->action = i < argc ? argv[i] : "";
+  return 0;
+}
+
+static const char *socket_dir(char *buf, size_t size) {
+  const char *dir = getenv(SOCKET_DIR_ENV);
+  if (!dir || !dir[0]) dir = DEFAULT_SOCKET_DIR;
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--; /* as path.join in shim/cli/address.ts */
+  if (n >= size) return NULL;
+  memcpy(buf, dir, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+/* start: answers and exits when the group's shim is alive; returns otherwise. */
+static void fast_start(const struct flags *f) {
+  const char *bundle = f->bundle[0] ? f->bundle : ".";
+  char *group = NULL;
+  int found = group_annotation(bundle, &group);
+  if (found < 0) return;
+  char *joined = path_join_clean(f->address, f->namespace, found ? group : f->id);
+  free(group);
+  if (!joined) return;
+  char hex[65];
+  sha256_hex(joined, strlen(joined), hex);
+  free(joined);
+  char dir[PATH_MAX], address[PATH_MAX + 16];
+  if (!socket_dir(dir, sizeof dir)) return;
+  int n = snprintf(address, sizeof address, "unix://%s/%s", dir, hex);
+  if (n < 0 || (size_t)n >= sizeof address || strlen(address + 7) > SOCKET_PATH_MAX) return;
+  int fd = connect_unix(address + 7, 1000);
+  if (fd < 0) return; /* no live shim: the JS shim starts one */
+  close(fd);
+  if (write_file_atomic(bundle, "address", ".address", address, (size_t)n) < 0) return;
+  exit(write_all(1, address, (size_t)n) < 0 ? 1 : 0);
+}
+
+/* delete: hands the job to the live group shim and exits; returns if it cannot. */
+static void fast_delete(const struct flags *f) {
+  char cwd[PATH_MAX];
+  const char *bundle = f->bundle;
+  if (!bundle[0]) {
+    if (!getcwd(cwd, sizeof cwd)) return;
+    bundle = cwd;
+  }
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/address", bundle) >= (int)sizeof path) return;
+  size_t len;
+  char *text = read_file(path, 4096, &len);
+  if (!text) return;
+  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\t')) text[--len] = '\0';
+  if (strncmp(text, "unix://", 7) != 0) {
+    free(text);
+    return;
+  }
+  uint8_t *out = NULL;
+  size_t out_len = 0;
+  int rc = admin_delete(text + 7, f->id, bundle, f->namespace, &out, &out_len);
+  free(text);
+  if (rc < 0) return;
+  exit(write_all(1, out, out_len) < 0 ? 1 : 0);
+}
+
+int main(int argc, char **argv) {
+  struct flags f = {.namespace = "", .address = "", .id = "", .bundle = "", .action = ""};
+  if (parse_flags(argc, argv, &f) == 0 && f.namespace[0] && f.id[0]) {
+    if (strcmp(f.action, "start") == 0) fast_start(&f);
+    else if (strcmp(f.action, "delete") == 0) fast_delete(&f);
+  }
+  exec_node(argc, argv);
+}
