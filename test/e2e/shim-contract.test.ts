@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { native } from '../../addon';
 import { makeRootfs } from '../fixtures/busybox';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { containerId, isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
@@ -77,6 +78,16 @@ describe('containerd 1.6 runs containerd-shim-hutch-v2', { skip: !isRoot() && 'n
   });
 
   after(async () => {
+    // a failed run may leave a shim behind: end it (by pidfd, so a reused pid is safe)
+    for (const line of shimProcesses(containerId('contract'))) {
+      try {
+        const fd = native().pidfdOpen(Number(line.split(' ')[0]));
+        native().pidfdSendSignal(fd, 9);
+        fs.closeSync(fd);
+      } catch {
+        // gone meanwhile
+      }
+    }
     await cd?.stop();
     fs.rmSync(socketDir, { recursive: true, force: true });
     fs.rmSync(work, { recursive: true, force: true });

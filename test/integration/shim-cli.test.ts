@@ -100,6 +100,19 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  /** SIGKILLs `pid` when the suite ends, should a test fail before the shim exits (by pidfd: no pid reuse). */
+  function killAfter(pid: number): void {
+    const fd = native().pidfdOpen(pid);
+    cleanups.push(() => {
+      try {
+        native().pidfdSendSignal(fd, 9);
+      } catch {
+        // exited already
+      }
+      fs.closeSync(fd);
+    });
+  }
+
   function bundle(name: string, sandbox: string): string {
     const b = path.join(dir, name);
     fs.mkdirSync(b);
@@ -125,13 +138,7 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     const client = await TtrpcClient.connect(sock);
     const info = await client.call(TASK, 'Connect', v2.ConnectRequest, v2.ConnectResponse, { id: 'c1' });
     const pid = info.shimPid;
-    cleanups.push(() => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    });
+    killAfter(pid);
     const gone = exited(pid);
     // its own session, nothing of the start process's stdio
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -152,6 +159,7 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     assert.notEqual(third.stdout.toString(), address);
     const other = await TtrpcClient.connect(third.stdout.toString().slice('unix://'.length));
     const otherPid = (await other.call(TASK, 'Connect', v2.ConnectRequest, v2.ConnectResponse, {})).shimPid;
+    killAfter(otherPid);
     const otherGone = exited(otherPid);
     other.close();
 
