@@ -23,6 +23,8 @@ const DEFAULT_TTRPC_ADDRESS = '/run/containerd/containerd.sock.ttrpc';
 const INHERITED_FD = 3;
 
 export async function serve(flags: ShimFlags): Promise<void> {
+  // ps (and the test suite's leak check) should see a containerd shim, not "node …"
+  process.title = `containerd-shim-hutch-v2 -namespace ${flags.namespace} -id ${flags.id} -address ${flags.address}`;
   const bundle = flags.bundle || process.cwd();
   const { logger, flush } = openShimLog(bundle, { id: flags.id, namespace: flags.namespace }, flags.debug);
   try {

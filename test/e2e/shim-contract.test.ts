@@ -37,14 +37,14 @@ function shimLog(cd: Containerd): ShimLogLine[] {
     });
 }
 
-/** Processes whose command line runs our JS shim for container `id`. */
+/** Serving shims for container `id` (they retitle themselves "containerd-shim-hutch-v2 … -id <id> …"). */
 function shimProcesses(id: string): string[] {
   const out: string[] = [];
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('shim/cli/main.js')) && argv.includes(id)) out.push(`${pid} ${argv.join(' ')}`);
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.startsWith('containerd-shim-hutch-v2 ') && cmd.includes(` -id ${id} `)) out.push(`${pid} ${cmd}`);
     } catch {
       // gone meanwhile
     }
