@@ -1,30 +1,29 @@
 /**
  * The `delete` action's work for a container whose shim is gone (or that its live
- * shim does not know): force-delete it in the runtime, unmount <bundle>/rootfs, and
- * report pid, exit status 137 (128 + SIGKILL, as the runc shim) and the time.
- *
- * SEAM (lead): today this only reads the pid; wire the runtime's force delete and the
- * rootfs unmount in here. Both shim/cli/delete.ts (no live shim) and the task
- * service's forceDelete (live shim, via the launcher) end up here.
+ * shim no longer serves): force-delete it in the runtime (kills what is left, removes
+ * its cgroup, network and state), unmount <bundle>/rootfs, and report the init's pid,
+ * exit status 137 (128 + SIGKILL, as the runc shim) and the time. Both the `delete`
+ * action without a live shim and the admin service's Delete end up here.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-
+import { HutchError } from '../../runtime/errors';
+import { deleteContainer } from '../../runtime/lifecycle/delete';
+import { StateStore } from '../../runtime/state/store';
 import { toTimestamp } from '../timestamp';
 import type { DeleteResult, DeleteTarget } from './contract';
+import { stateRoot } from './paths';
+import { unmountRootfs } from './rootfs';
 
 export const KILLED_EXIT_STATUS = 128 + 9;
 
-/** The init pid a runtime recorded in the bundle (`init.pid`), or 0. */
-export function readInitPid(bundle: string): number {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(path.join(bundle, 'init.pid'), 'utf8').trim(), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : 0;
-  } catch {
-    return 0;
-  }
-}
-
 export async function cleanupDeadContainer(target: DeleteTarget): Promise<DeleteResult> {
-  return { pid: readInitPid(target.bundle), exitStatus: KILLED_EXIT_STATUS, exitedAt: toTimestamp() };
+  const root = stateRoot(target.namespace);
+  let pid = 0;
+  try {
+    pid = new StateStore(root).read('delete', target.id).pid;
+  } catch (e) {
+    if (!(e instanceof HutchError && e.kind === 'not-found')) throw e;
+  }
+  await deleteContainer({ root, id: target.id, force: true });
+  unmountRootfs(target.bundle);
+  return { pid, exitStatus: KILLED_EXIT_STATUS, exitedAt: toTimestamp() };
 }

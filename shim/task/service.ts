@@ -1,52 +1,294 @@
 /**
- * The containerd.task.v2.Task service — PLACEHOLDER, to be replaced by the real task
- * service over runtime/. It answers Connect and Shutdown and returns Unimplemented for
- * everything else, so the shim's wire contract can be proven end to end before the
- * runtime exists. Keep the export: shim/cli/serve.ts calls `createTaskService`.
+ * containerd.task.v2.Task over the runtime library, in-process: no `hutch` binary is
+ * run per operation. Each container's init is a child of the shim (CLONE_PARENT), so
+ * its exit comes from its pidfd; events go out in the order containerd expects
+ * (create → start → exit → delete; exec-added → exec-started → exit; an init's exit
+ * after its execs').
  */
-import { containerd, google } from '../../proto/gen/task';
+import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { HutchError } from '../../runtime/errors';
+import { createContainer } from '../../runtime/lifecycle/create';
+import { deleteContainer } from '../../runtime/lifecycle/delete';
+import { killContainer } from '../../runtime/lifecycle/kill';
+import { startContainer } from '../../runtime/lifecycle/start';
+import type { LinuxResources, Process } from '../../runtime/spec/types';
 import { VERSION } from '../../runtime/version';
-import { defineMethod, type MessageCodec, type MethodDefinition, type ServiceDefinition } from '../ttrpc/service';
+import { containerd, google } from '../../proto/gen/task';
+import { toTimestamp, GO_ZERO_TIME } from '../timestamp';
+import { defineMethod, type ServiceDefinition } from '../ttrpc/service';
 import { Code, TtrpcError } from '../ttrpc/status';
 import { cleanupDeadContainer } from './cleanup';
-import type { TaskServiceFactory } from './contract';
+import { ShimContainer } from './container';
+import type { ShimContext, TaskServiceFactory } from './contract';
+import { execProcess } from './exec';
+import { metricsAny } from './metrics';
+import { ShimProcess } from './process';
+import { startOrphanReaper } from './reaper';
+import { mountRootfs, unmountRootfs } from './rootfs';
+import { stateRoot } from './paths';
+import { ProcessIo } from './stdio';
 
 export const TASK_SERVICE = 'containerd.task.v2.Task';
 
 const v2 = containerd.task.v2;
+const Status = containerd.v1.types.Status;
 const Empty = google.protobuf.Empty;
 
-function notYet<Req, Res>(method: string, requestType: MessageCodec<Req, unknown>, responseType: MessageCodec<unknown, Res>): MethodDefinition<Req, Res> {
-  return defineMethod(requestType, responseType, () => {
-    throw new TtrpcError(Code.Unimplemented, `${method}: not implemented yet`);
-  });
+/** How long an init's exit waits for its execs' exits to be reported first. */
+const EXEC_EXIT_GRACE_MS = 2000;
+
+function notFound(what: string): TtrpcError {
+  return new TtrpcError(Code.NotFound, `${what}: not found`);
 }
 
-export const createTaskService: TaskServiceFactory = (shim) => {
-  const containerCount = (): number => 0;
+function jsonOfAny<T>(any: { value?: Uint8Array | null } | null | undefined, what: string): T {
+  try {
+    return JSON.parse(Buffer.from(any?.value ?? new Uint8Array()).toString('utf8')) as T;
+  } catch (e) {
+    throw new TtrpcError(Code.InvalidArgument, `${what}: not JSON: ${(e as Error).message}`);
+  }
+}
+
+export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
+  const root = stateRoot(shim.namespace);
+  const containers = new Map<string, ShimContainer>();
+  const log = shim.logger;
+  const stopReaper = startOrphanReaper((pid) => [...containers.values()].some((c) => c.init.pid === pid || [...c.execs.values()].some((e) => e.pid === pid)));
+
+  const container = (id: string | null | undefined): ShimContainer => {
+    const c = containers.get(id ?? '');
+    if (!c) throw notFound(`container ${id}`);
+    return c;
+  };
+  const processOf = (id: string | null | undefined, execId: string | null | undefined): { c: ShimContainer; p: ShimProcess } => {
+    const c = container(id);
+    const p = c.process(execId);
+    if (!p) throw notFound(`process ${execId}`);
+    return { c, p };
+  };
+
+  /** Reports an exit once the matching start event is out, and an init's after its execs'. */
+  const onExit = async (c: ShimContainer, p: ShimProcess): Promise<void> => {
+    if (p.startRequested) await p.startPublished;
+    if (p.isInit) {
+      if (!c.ownPidNamespace && c.cgroup) await cgroupManagerFor(c.cgroup.version).signalAll(c.cgroup, 9).catch(() => undefined);
+      const execs = c.runningExecs().map((e) => e.wait());
+      await Promise.race([Promise.all(execs), new Promise((r) => setTimeout(r, EXEC_EXIT_GRACE_MS))]);
+    }
+    log.info({ id: c.id, process: p.id, pid: p.pid, status: p.exit?.status }, 'process exited');
+    void shim.events.publish('/tasks/exit', { containerId: c.id, id: p.id, pid: p.pid, exitStatus: p.exit!.status, exitedAt: toTimestamp(p.exit!.at) });
+  };
+
+  const exitInfo = (p: ShimProcess) => ({ pid: p.pid, exitStatus: p.exit?.status ?? 0, exitedAt: p.exit ? toTimestamp(p.exit.at) : GO_ZERO_TIME });
+
+  const statusOf = async (c: ShimContainer, p: ShimProcess): Promise<number> => {
+    switch (p.state) {
+      case 'created':
+        return Status.CREATED;
+      case 'stopped':
+      case 'deleted':
+        return Status.STOPPED;
+      case 'running': {
+        if (!c.cgroup) return Status.RUNNING;
+        const f = await cgroupManagerFor(c.cgroup.version).freezerState(c.cgroup);
+        return f === 'frozen' ? Status.PAUSED : f === 'freezing' ? Status.PAUSING : Status.RUNNING;
+      }
+    }
+  };
 
   const definition: ServiceDefinition = {
     serviceName: TASK_SERVICE,
     methods: {
-      State: notYet('State', v2.StateRequest, v2.StateResponse),
-      Create: notYet('Create', v2.CreateTaskRequest, v2.CreateTaskResponse),
-      Start: notYet('Start', v2.StartRequest, v2.StartResponse),
-      Delete: notYet('Delete', v2.DeleteRequest, v2.DeleteResponse),
-      Pids: notYet('Pids', v2.PidsRequest, v2.PidsResponse),
-      Pause: notYet('Pause', v2.PauseRequest, Empty),
-      Resume: notYet('Resume', v2.ResumeRequest, Empty),
-      Checkpoint: notYet('Checkpoint', v2.CheckpointTaskRequest, Empty),
-      Kill: notYet('Kill', v2.KillRequest, Empty),
-      Exec: notYet('Exec', v2.ExecProcessRequest, Empty),
-      ResizePty: notYet('ResizePty', v2.ResizePtyRequest, Empty),
-      CloseIO: notYet('CloseIO', v2.CloseIORequest, Empty),
-      Update: notYet('Update', v2.UpdateTaskRequest, Empty),
-      Wait: notYet('Wait', v2.WaitRequest, v2.WaitResponse),
-      Stats: notYet('Stats', v2.StatsRequest, v2.StatsResponse),
-      Connect: defineMethod(v2.ConnectRequest, v2.ConnectResponse, () => ({ shimPid: process.pid, taskPid: 0, version: VERSION })),
+      Create: defineMethod(v2.CreateTaskRequest, v2.CreateTaskResponse, async (req) => {
+        const id = req.id;
+        if (containers.has(id)) throw new TtrpcError(Code.AlreadyExists, `container ${id}: already exists`);
+        if (req.checkpoint) throw new TtrpcError(Code.Unimplemented, 'create from a checkpoint: not supported');
+        if (req.terminal) throw new TtrpcError(Code.Unimplemented, 'terminal: not supported yet');
+        const mounts = req.rootfs ?? [];
+        mountRootfs(req.bundle, mounts);
+        let io: ProcessIo | undefined;
+        try {
+          io = ProcessIo.open('create', req);
+          const created = await createContainer({ root, id, bundle: req.bundle, stdio: io.stdio, keepPidfd: true, debug: (m) => log.debug(m) });
+          io.releaseChildEnds();
+          const ioDesc = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: !!req.terminal };
+          const init = new ShimProcess(id, id, ioDesc, io);
+          const c = new ShimContainer(id, req.bundle, init, mounts.length > 0);
+          c.cgroup = created.record.cgroup;
+          c.ownPidNamespace = (created.record.spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+          containers.set(id, c);
+          init.track(created.init.pid, created.init.pidfd, (p) => void onExit(c, p));
+          if (c.cgroup) {
+            c.oom = cgroupManagerFor(c.cgroup.version).watchOom(c.cgroup, () => void shim.events.publish('/tasks/oom', { containerId: id }));
+          }
+          void shim.events.publish('/tasks/create', { containerId: id, bundle: req.bundle, rootfs: mounts, io: ioDesc, checkpoint: req.checkpoint, pid: created.init.pid });
+          return { pid: created.init.pid };
+        } catch (e) {
+          io?.releaseChildEnds();
+          io?.close();
+          if (mounts.length) unmountRootfs(req.bundle);
+          throw e;
+        }
+      }),
+
+      Start: defineMethod(v2.StartRequest, v2.StartResponse, async (req) => {
+        const { c, p } = processOf(req.id, req.execId);
+        p.startRequested = true;
+        try {
+          if (p.isInit) {
+            p.transition('running', 'start');
+            await startContainer({ root, id: c.id, warn: (m) => log.warn(m) });
+            void shim.events.publish('/tasks/start', { containerId: c.id, pid: p.pid });
+          } else {
+            const spec = c.pendingSpecs.get(p.id)!;
+            await execProcess(root, c, p, spec, (x) => void onExit(c, x), log);
+            c.pendingSpecs.delete(p.id);
+            p.transition('running', 'start');
+            void shim.events.publish('/tasks/exec-started', { containerId: c.id, execId: p.id, pid: p.pid });
+          }
+        } finally {
+          p.markStartPublished();
+        }
+        return { pid: p.pid };
+      }),
+
+      Delete: defineMethod(v2.DeleteRequest, v2.DeleteResponse, async (req) => {
+        const { c, p } = processOf(req.id, req.execId);
+        if (!p.isInit) {
+          if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `exec ${p.id} is still running`);
+          c.execs.delete(p.id);
+          c.pendingSpecs.delete(p.id);
+          p.stdio?.close();
+          return exitInfo(p);
+        }
+        if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} is still running`);
+        await deleteContainer({ root, id: c.id, force: false, warn: (m) => log.warn(m) }).catch((e: unknown) => {
+          if (!(e instanceof HutchError && e.kind === 'not-found')) throw e;
+        });
+        if (p.state === 'created') await p.wait();
+        p.transition('deleted', 'delete');
+        for (const e of c.execs.values()) e.stdio?.close();
+        p.stdio?.close();
+        c.oom?.dispose();
+        if (c.rootfsMounted) unmountRootfs(c.bundle);
+        containers.delete(c.id);
+        const info = exitInfo(p);
+        void shim.events.publish('/tasks/delete', { containerId: c.id, pid: info.pid, exitStatus: info.exitStatus, exitedAt: info.exitedAt, id: c.id });
+        return info;
+      }),
+
+      Exec: defineMethod(v2.ExecProcessRequest, Empty, (req) => {
+        const c = container(req.id);
+        if (!req.execId) throw new TtrpcError(Code.InvalidArgument, 'exec: exec_id is required');
+        if (c.execs.has(req.execId)) throw new TtrpcError(Code.AlreadyExists, `exec ${req.execId}: already exists`);
+        if (req.terminal) throw new TtrpcError(Code.Unimplemented, 'exec with a terminal: not supported yet');
+        const spec = jsonOfAny<Process>(req.spec, 'exec spec');
+        const p = new ShimProcess(req.execId, c.id, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: !!req.terminal });
+        c.execs.set(req.execId, p);
+        c.pendingSpecs.set(req.execId, spec);
+        void shim.events.publish('/tasks/exec-added', { containerId: c.id, execId: req.execId });
+        return {};
+      }),
+
+      Kill: defineMethod(v2.KillRequest, Empty, async (req) => {
+        const { c, p } = processOf(req.id, req.execId);
+        if (p.isInit && req.all) {
+          await killContainer({ root, id: c.id, signal: req.signal, all: true });
+          return {};
+        }
+        p.signal(req.signal);
+        return {};
+      }),
+
+      Wait: defineMethod(v2.WaitRequest, v2.WaitResponse, async (req) => {
+        const { p } = processOf(req.id, req.execId);
+        const e = await p.wait();
+        return { exitStatus: e.status, exitedAt: toTimestamp(e.at) };
+      }),
+
+      State: defineMethod(v2.StateRequest, v2.StateResponse, async (req) => {
+        const { c, p } = processOf(req.id, req.execId);
+        return {
+          id: p.id,
+          bundle: c.bundle,
+          pid: p.pid,
+          status: await statusOf(c, p),
+          stdin: p.io.stdin,
+          stdout: p.io.stdout,
+          stderr: p.io.stderr,
+          terminal: p.io.terminal,
+          exitStatus: p.exit?.status ?? 0,
+          exitedAt: p.exit ? toTimestamp(p.exit.at) : GO_ZERO_TIME,
+          execId: p.isInit ? '' : p.id,
+        };
+      }),
+
+      Pids: defineMethod(v2.PidsRequest, v2.PidsResponse, async (req) => {
+        const c = container(req.id);
+        const pids = c.cgroup ? await cgroupManagerFor(c.cgroup.version).pids(c.cgroup) : c.init.pid ? [c.init.pid] : [];
+        const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.id]));
+        const details = containerd.runc.v1.ProcessDetails;
+        return {
+          processes: pids.map((pid) => {
+            const execId = byPid.get(pid);
+            return execId ? { pid, info: { type_url: 'containerd.runc.v1.ProcessDetails', value: details.encode({ execId }).finish() } } : { pid };
+          }),
+        };
+      }),
+
+      Pause: defineMethod(v2.PauseRequest, Empty, async (req) => {
+        const c = container(req.id);
+        if (!c.cgroup) throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} has no cgroup to freeze`);
+        await cgroupManagerFor(c.cgroup.version).setFrozen(c.cgroup, true);
+        void shim.events.publish('/tasks/paused', { containerId: c.id });
+        return {};
+      }),
+
+      Resume: defineMethod(v2.ResumeRequest, Empty, async (req) => {
+        const c = container(req.id);
+        if (!c.cgroup) throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} has no cgroup to thaw`);
+        await cgroupManagerFor(c.cgroup.version).setFrozen(c.cgroup, false);
+        void shim.events.publish('/tasks/resumed', { containerId: c.id });
+        return {};
+      }),
+
+      Checkpoint: defineMethod(v2.CheckpointTaskRequest, Empty, () => {
+        throw new TtrpcError(Code.Unimplemented, 'checkpoint: not supported (no CRIU integration)');
+      }),
+
+      ResizePty: defineMethod(v2.ResizePtyRequest, Empty, (req) => {
+        processOf(req.id, req.execId);
+        return {}; // processes without a terminal: nothing to resize
+      }),
+
+      CloseIO: defineMethod(v2.CloseIORequest, Empty, (req) => {
+        const { p } = processOf(req.id, req.execId);
+        if (req.stdin) p.stdio?.closeStdin();
+        return {};
+      }),
+
+      Update: defineMethod(v2.UpdateTaskRequest, Empty, async (req) => {
+        const c = container(req.id);
+        if (!c.cgroup) throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} has no cgroup`);
+        await cgroupManagerFor(c.cgroup.version).update(c.cgroup, jsonOfAny<LinuxResources>(req.resources, 'resources'));
+        return {};
+      }),
+
+      Stats: defineMethod(v2.StatsRequest, v2.StatsResponse, async (req) => {
+        const c = container(req.id);
+        if (!c.cgroup) throw notFound(`cgroup of ${c.id}`);
+        return { stats: metricsAny(await cgroupManagerFor(c.cgroup.version).stats(c.cgroup)) };
+      }),
+
+      Connect: defineMethod(v2.ConnectRequest, v2.ConnectResponse, (req) => ({
+        shimPid: process.pid,
+        taskPid: containers.get(req.id)?.init.pid ?? 0,
+        version: VERSION,
+      })),
+
       Shutdown: defineMethod(v2.ShutdownRequest, Empty, (_req, ctx) => {
         // With containers left the shim keeps serving (`now` is ignored, as by the runc shim).
-        if (containerCount() === 0) ctx.onResponded(() => shim.exit());
+        if (containers.size === 0) ctx.onResponded(() => shim.exit());
         return {};
       }),
     },
@@ -54,8 +296,19 @@ export const createTaskService: TaskServiceFactory = (shim) => {
 
   return {
     definition,
-    containerCount,
-    forceDelete: (target) => cleanupDeadContainer(target),
-    close: async () => undefined,
+    containerCount: () => containers.size,
+    forceDelete: async (target) => {
+      const c = containers.get(target.id);
+      if (c) {
+        for (const p of [c.init, ...c.execs.values()]) p.release();
+        c.oom?.dispose();
+        containers.delete(target.id);
+      }
+      return cleanupDeadContainer(target);
+    },
+    close: async () => {
+      stopReaper();
+      for (const c of containers.values()) for (const p of [c.init, ...c.execs.values()]) p.release();
+    },
   };
 };

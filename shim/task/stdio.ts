@@ -1,0 +1,123 @@
+/**
+ * A process' stdio from containerd's paths (FIFOs made by the client, `fifo://`,
+ * `file://`). Without a terminal the FIFOs are handed straight to the container —
+ * its writes land in containerd's FIFO with no copy through the shim, so the shim is
+ * never the bottleneck and nothing is left in a relay when the process exits. The shim
+ * keeps the other end of each FIFO open, as the runc shim does: a read end on stdout and
+ * stderr (writes neither block on open nor fail with EPIPE when the client detaches),
+ * a write end on stdin (no early EOF) until CloseIO.
+ */
+import * as fs from 'node:fs';
+import { native } from '../../addon';
+import { HutchError } from '../../runtime/errors';
+import { closeQuietly } from '../../runtime/launch/sync-channel';
+
+export interface IoPaths {
+  stdin?: string | null;
+  stdout?: string | null;
+  stderr?: string | null;
+  terminal?: boolean | null;
+}
+
+const O_NONBLOCK = fs.constants.O_NONBLOCK;
+
+function plainPath(op: string, uri: string): { path: string; append: boolean } {
+  if (uri.startsWith('binary://')) {
+    throw new HutchError(op, `stdio "${uri}": logging binaries (binary://) are not supported`, { kind: 'unimplemented' });
+  }
+  if (uri.startsWith('file://')) return { path: uri.slice('file://'.length), append: true };
+  if (uri.startsWith('fifo://')) return { path: uri.slice('fifo://'.length), append: false };
+  return { path: uri, append: false };
+}
+
+function openOrFail(op: string, what: string, file: string, flags: number): number {
+  try {
+    return fs.openSync(file, flags, 0o640);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new HutchError(op, `open ${what} ${file}: ${err.message}`, { errno: err.code, path: file });
+  }
+}
+
+export class ProcessIo {
+  /** the fds the process gets as 0, 1, 2 */
+  readonly stdio: [number, number, number];
+  /** fds the shim holds for the process' lifetime (FIFO other ends) */
+  private readonly held: number[] = [];
+  /** the shim's write end on the stdin FIFO, closed by CloseIO */
+  private stdinHold = -1;
+
+  private constructor(stdio: [number, number, number]) {
+    this.stdio = stdio;
+  }
+
+  /** Opens the paths for a process without a terminal. */
+  static open(op: string, paths: IoPaths): ProcessIo {
+    const opened: number[] = [];
+    try {
+      const stdin = ProcessIo.openStdin(op, paths.stdin, opened);
+      const stdout = ProcessIo.openOutput(op, 'stdout', paths.stdout, opened);
+      const stderr = ProcessIo.openOutput(op, 'stderr', paths.stderr, opened);
+      const io = new ProcessIo([stdin.fd, stdout.fd, stderr.fd]);
+      io.held.push(...[stdin.hold, stdout.hold, stderr.hold].filter((fd): fd is number => fd !== undefined));
+      io.stdinHold = stdin.hold ?? -1;
+      return io;
+    } catch (e) {
+      for (const fd of opened) closeQuietly(fd);
+      throw e;
+    }
+  }
+
+  private static openStdin(op: string, uri: string | null | undefined, opened: number[]): { fd: number; hold?: number } {
+    if (!uri) return { fd: track(opened, openOrFail(op, 'stdin', '/dev/null', fs.constants.O_RDONLY)) };
+    const { path: file } = plainPath(op, uri);
+    const fd = track(opened, openOrFail(op, 'stdin', file, fs.constants.O_RDONLY | O_NONBLOCK));
+    if (!isFifo(fd)) return { fd };
+    // our writer keeps the container from seeing EOF before the client has written
+    const hold = track(opened, openOrFail(op, 'stdin', file, fs.constants.O_WRONLY | O_NONBLOCK));
+    native().setBlocking(fd, true);
+    return { fd, hold };
+  }
+
+  private static openOutput(op: string, what: string, uri: string | null | undefined, opened: number[]): { fd: number; hold?: number } {
+    if (!uri) return { fd: track(opened, openOrFail(op, what, '/dev/null', fs.constants.O_WRONLY)) };
+    const { path: file, append } = plainPath(op, uri);
+    if (append) return { fd: track(opened, openOrFail(op, what, file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT)) };
+    // a reader of our own first: opening for writing then never blocks or fails
+    const hold = track(opened, openOrFail(op, what, file, fs.constants.O_RDONLY | O_NONBLOCK));
+    const fd = track(opened, openOrFail(op, what, file, fs.constants.O_WRONLY | O_NONBLOCK));
+    native().setBlocking(fd, true);
+    return { fd, hold: isFifo(fd) ? hold : (closeQuietly(hold), undefined) };
+  }
+
+  /** After the process started: it has its own copies, ours would keep pipes open. */
+  releaseChildEnds(): void {
+    for (const fd of this.stdio) closeQuietly(fd);
+  }
+
+  /** CloseIO(stdin): the process sees EOF once the client closes its end too. */
+  closeStdin(): void {
+    if (this.stdinHold >= 0) {
+      closeQuietly(this.stdinHold);
+      const i = this.held.indexOf(this.stdinHold);
+      if (i >= 0) this.held.splice(i, 1);
+      this.stdinHold = -1;
+    }
+  }
+
+  /** At delete: everything the shim still holds. */
+  close(): void {
+    for (const fd of this.held) closeQuietly(fd);
+    this.held.length = 0;
+    this.stdinHold = -1;
+  }
+}
+
+function track(list: number[], fd: number): number {
+  list.push(fd);
+  return fd;
+}
+
+function isFifo(fd: number): boolean {
+  return fs.fstatSync(fd).isFIFO();
+}
