@@ -12,7 +12,8 @@
         "addon/src/seccomp_compile.cc",
         "addon/src/netlink.cc",
         "addon/src/fd_watch.cc",
-        "addon/src/unix_socket.cc"
+        "addon/src/unix_socket.cc",
+        "addon/src/layer_ops.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

@@ -114,6 +114,20 @@ export interface NativeOps {
    * One request at a time per socket.
    */
   netlinkRequest(fd: number, message: Buffer): Promise<Buffer[]>;
+  /** mknod(2); `mode` carries the type bits (S_IFCHR, S_IFBLK, S_IFIFO). Overlay whiteouts are char 0/0. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): never follows a symlink. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2): null when the attribute is absent. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the attribute names ([] where the file system has none). */
+  llistxattr(path: string): string[];
+  /**
+   * mount(2) with relative paths (in `data` too) resolved against `dir`, from a thread
+   * with its own cwd — the process's cwd never changes. Keeps deep overlay lowerdir
+   * lists under the one-page mount data limit.
+   */
+  mountAt(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
 }
 
 /** Where node-gyp puts the addon and hutch-init (overridable for packaging). Both

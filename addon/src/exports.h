@@ -10,3 +10,4 @@ void InitSeccomp(Napi::Env env, Napi::Object exports);
 void InitFdWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitUnixSocket(Napi::Env env, Napi::Object exports);
+void InitLayerOps(Napi::Env env, Napi::Object exports);

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFdWatch(env, exports);
   InitNetlink(env, exports);
   InitUnixSocket(env, exports);
+  InitLayerOps(env, exports);
   return exports;
 }
 
