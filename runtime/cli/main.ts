@@ -22,6 +22,9 @@ const COMMANDS: Record<string, () => Command> = {
   features: () => require('./commands/features').command,
   wrap: () => require('./commands/wrap').command,
   cdi: () => require('./commands/cdi').command,
+  image: () => require('./commands/image').command,
+  bundle: () => require('./commands/bundle').command,
+  snapshotter: () => require('./commands/snapshotter').command,
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [

@@ -1,0 +1,14 @@
+/** Flags the image commands share: where image data lives and which snapshotter unpacks. */
+import { flagString, type FlagSpec, type ParsedArgs } from '../args';
+import { DEFAULT_IMAGE_ROOT, ImageService } from '../../../plugins/images/images';
+
+export const IMAGE_ROOT_FLAG: FlagSpec = {
+  name: 'image-root',
+  type: 'string',
+  help: `image data: content, image records, snapshots (default $HUTCH_IMAGE_ROOT or ${DEFAULT_IMAGE_ROOT})`,
+};
+export const SNAPSHOTTER_FLAG: FlagSpec = { name: 'snapshotter', type: 'string', help: 'snapshotter to unpack into: overlayfs (default) or native' };
+
+export function imageService(args: ParsedArgs): ImageService {
+  return new ImageService({ root: flagString(args, 'image-root') ?? process.env.HUTCH_IMAGE_ROOT, snapshotter: flagString(args, 'snapshotter') });
+}
