@@ -172,7 +172,10 @@ export async function serveSnapshotter(options: ServeOptions): Promise<ProxyServ
           log(`List filters=${JSON.stringify(call.request.filters)} ok`);
           call.end();
         },
-        (e: unknown) => call.destroy(toStatus(e)),
+        (e: unknown) => {
+          log(`List: ${(e as Error).message}`);
+          call.emit('error', toStatus(e)); // grpc-js ends a server stream with this status
+        },
       );
     },
   };
