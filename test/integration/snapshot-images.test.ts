@@ -29,7 +29,7 @@ import {
   writeOciLayout,
   type ImageSpec,
 } from '../fixtures/image-builder';
-import { HUTCH_BIN, isRoot, tempDir } from '../fixtures/env';
+import { HUTCH_BIN, containerId, isRoot, tempDir } from '../fixtures/env';
 import * as tar from 'tar-stream';
 
 const run = promisify(execFile);
@@ -353,6 +353,37 @@ describe('images', { skip }, () => {
     });
   });
 
+  it('runs a busybox container from an imported image: it sees the merged tree, as the image user; its writes vanish', async () => {
+    const root = path.join(dir, 'root-run');
+    const state = path.join(dir, 'run-state');
+    const file = path.join(dir, 'run.tar');
+    await writeDockerArchive(file, { ...spec, config: { User: 'user', WorkingDir: '/home/user', Env: ['GREETING=hi'] } });
+    const hutch = (...args: string[]): Promise<{ stdout: string; stderr: string }> => run(process.execPath, [HUTCH_BIN, ...args]);
+    await hutch('image', 'import', '--image-root', root, file);
+    const script = [
+      'id -u; id -g; id -G; pwd; echo $GREETING',
+      'cat /etc/hello /opt/old/new',
+      'ls /opt/old; test -e /etc/deleteme || echo deleteme-gone',
+      // /data is 0750 root:root in layer 2: the image user may not look in
+      'cat /data/link1 2>/dev/null || echo data-is-private',
+      'ls -l /bin/busybox | cut -c1-10',
+      'echo mine > /home/user/written; cat /home/user/written',
+    ].join('; ');
+    const expected = '1000\n1000\n1000 100\n/home/user\nhi\nhello from layer 3\nreplaced\nnew\ndeleteme-gone\ndata-is-private\n-rwxr-xr-x\nmine\n';
+    for (const round of [1, 2]) {
+      const bdir = path.join(dir, `run-bundle-${round}`);
+      bundles.push(bdir);
+      await hutch('bundle', '--image-root', root, 'hutchtest:latest', bdir, '--', 'sh', '-c', `test -e /home/user/written && echo leftover; ${script}`);
+      try {
+        const { stdout } = await hutch('--root', state, 'run', '-b', bdir, containerId(`snap-run${round}`));
+        assert.equal(stdout, expected, `round ${round}: a second container does not see the first one's write`);
+      } finally {
+        await hutch('--root', state, 'delete', '--force', containerId(`snap-run${round}`)).catch(() => undefined);
+        await hutch('bundle', '--release', bdir);
+      }
+    }
+  });
+
   it('works from the command line', async () => {
     const root = path.join(dir, 'root-cli');
     const file = path.join(dir, 'cli.tar');
@@ -369,8 +400,8 @@ describe('images', { skip }, () => {
     assert.deepEqual(inspected.config.config.Cmd, ['sh']);
     const bdir = path.join(dir, 'cli-bundle');
     bundles.push(bdir);
-    assert.equal((await hutch('bundle', '--image-root', root, 'hutchtest:latest', bdir, 'echo', 'hi')).stdout, `${bdir}\n`);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(bdir, 'config.json'), 'utf8')).process.args, ['echo', 'hi']);
+    assert.equal((await hutch('bundle', '--image-root', root, 'hutchtest:latest', bdir, '--', 'echo', '-n', 'hi')).stdout, `${bdir}\n`);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(bdir, 'config.json'), 'utf8')).process.args, ['echo', '-n', 'hi']);
     await assert.rejects(hutch('image', 'rm', '--image-root', root, 'hutchtest:latest'), (e: { stderr: string }) => {
       assert.match(e.stderr, /image rm: image \\?"hutchtest:latest\\?" is in use by 1 container snapshot/);
       return true;

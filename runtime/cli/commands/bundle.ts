@@ -9,12 +9,13 @@ import { flagBool, flagString } from '../args';
 import type { Command } from '../command';
 import { print } from '../output';
 import { HutchError } from '../../errors';
+import { distRequire } from '../../dist-require';
 import { IMAGE_ROOT_FLAG, SNAPSHOTTER_FLAG, imageService } from './image-flags';
 
 export const command: Command = {
   name: 'bundle',
   summary: 'make an OCI bundle (config.json + mounted rootfs) from an image; --release DIR undoes it',
-  usage: '<image> <dir> [command...] | --release <dir>',
+  usage: '<image> <dir> [-- command...] | --release <dir>',
   flags: [{ name: 'release', type: 'bool', help: "unmount and remove a bundle's snapshot" }, IMAGE_ROOT_FLAG, SNAPSHOTTER_FLAG],
   stopAtPositional: false,
   async run(ctx) {
@@ -28,12 +29,12 @@ export const command: Command = {
       } catch (e) {
         throw new HutchError('bundle', `${configPath}: ${(e as Error).message}`, { kind: 'invalid-argument', path: configPath });
       }
-      const { releaseBundleSnapshot } = require('../../../plugins/images/release') as typeof import('../../../plugins/images/release');
+      const { releaseBundleSnapshot } = distRequire<typeof import('../../../plugins/images/release')>('plugins/images/release');
       if (!(await releaseBundleSnapshot(annotations))) throw new HutchError('bundle', `${configPath} names no hutch snapshot`, { kind: 'invalid-argument', path: configPath });
       return;
     }
-    if (!first || !second) throw new HutchError('bundle', 'needs an image and a directory (usage: hutch bundle <image> <dir> [command...])', { kind: 'invalid-argument' });
-    const { createBundle } = require('../../../plugins/images/bundle') as typeof import('../../../plugins/images/bundle');
+    if (!first || !second) throw new HutchError('bundle', 'needs an image and a directory (usage: hutch bundle <image> <dir> [-- command...])', { kind: 'invalid-argument' });
+    const { createBundle } = distRequire<typeof import('../../../plugins/images/bundle')>('plugins/images/bundle');
     const result = await createBundle(imageService(ctx.args), { image: first, dir: second, snapshotter: flagString(ctx.args, 'snapshotter'), args: args.length ? args : undefined });
     print(result.dir);
   },

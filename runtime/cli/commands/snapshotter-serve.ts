@@ -4,6 +4,7 @@
  */
 import { flagString } from '../args';
 import type { Command } from '../command';
+import { distRequire } from '../../dist-require';
 import { HutchError } from '../../errors';
 
 /** Apart from the image store's snapshots, so containerd's GC and ours never meet. */
@@ -22,8 +23,8 @@ export const command: Command = {
     const address = flagString(ctx.args, 'address');
     if (!address) throw new HutchError('snapshotter serve', '--address is required (the socket containerd dials)', { kind: 'invalid-argument', field: '--address' });
     const name = flagString(ctx.args, 'snapshotter') ?? 'overlayfs';
-    const { openSnapshotter } = require('../../../plugins/snapshotter/registry') as typeof import('../../../plugins/snapshotter/registry');
-    const { serveSnapshotter } = require('../../../plugins/snapshotter/proxy/server') as typeof import('../../../plugins/snapshotter/proxy/server');
+    const { openSnapshotter } = distRequire<typeof import('../../../plugins/snapshotter/registry')>('plugins/snapshotter/registry');
+    const { serveSnapshotter } = distRequire<typeof import('../../../plugins/snapshotter/proxy/server')>('plugins/snapshotter/proxy/server');
     const snapshotter = openSnapshotter(name, flagString(ctx.args, 'root') ?? `${DEFAULT_PROXY_ROOT}/${name}`);
     const server = await serveSnapshotter({ address, snapshotter, log: ctx.globals.debug ? (m) => ctx.log.debug(m) : undefined });
     ctx.log.info(`serving snapshotter ${name} (${snapshotter.root}) on ${server.address}`);
