@@ -94,6 +94,14 @@ describe('proxy snapshotter under containerd', { skip }, () => {
       await run('umount', ['-l', m]).catch(() => undefined);
     }
     fs.rmSync(dir, { recursive: true, force: true });
+    // runc's shim leaves the namespace's parent cgroup (/<ns>) in every hierarchy: ours, by name
+    const hierarchies = ['/sys/fs/cgroup', ...fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h))];
+    for (const h of hierarchies) {
+      const cg = path.join(h, ns);
+      if (!fs.existsSync(cg)) continue;
+      const { stdout } = await run('find', [cg, '-depth', '-type', 'd']);
+      for (const d of stdout.split('\n').filter(Boolean)) fs.rmdirSync(d);
+    }
   });
 
   it('unpacks the image into our store: one committed snapshot per layer, keyed by containerd', async () => {
