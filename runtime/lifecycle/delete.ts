@@ -67,6 +67,11 @@ export async function destroyContainer(store: StateStore, record: ContainerRecor
     const plugin = await networkForDelete(record.network, configPath);
     await plugin?.teardown({ id: record.id, netnsPath: `/proc/${record.pid}/ns/net`, result: record.network, annotations: record.spec.annotations });
   }
+  // a bundle made by `hutch bundle` from an image: its rootfs snapshot goes with the container
+  if (record.spec.annotations?.['io.hutch.snapshot']) {
+    const { releaseBundleSnapshot } = require('../../plugins/images/release') as typeof import('../../plugins/images/release');
+    await releaseBundleSnapshot(record.spec.annotations);
+  }
   store.remove(record.id);
   try {
     await runHooks('delete', 'poststop', record.spec.hooks?.poststop, ociState(record, 'stopped'), record.bundle);

@@ -377,6 +377,8 @@ describe('images', { skip }, () => {
       try {
         const { stdout } = await hutch('--root', state, 'run', '-b', bdir, containerId(`snap-run${round}`));
         assert.equal(stdout, expected, `round ${round}: a second container does not see the first one's write`);
+        const mounted = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path.join(bdir, 'rootfs'));
+        assert.equal(mounted, false, `round ${round}: the container's delete released its rootfs snapshot`);
       } finally {
         await hutch('--root', state, 'delete', '--force', containerId(`snap-run${round}`)).catch(() => undefined);
         await hutch('bundle', '--release', bdir);
