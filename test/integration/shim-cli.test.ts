@@ -85,6 +85,13 @@ function logFifo(bundle: string): { waitFor: (match: (line: string) => boolean) 
   };
 }
 
+/** A runtime state for a container whose init (pid, with a start time that cannot match) is gone. */
+function fakeRuntimeState(root: string, id: string, bundle: string, pid: number): void {
+  fs.mkdirSync(path.join(root, id), { recursive: true, mode: 0o700 });
+  const record = { version: 1, id, bundle, rootfs: path.join(bundle, 'rootfs'), pid, pidStartTime: 'gone', created: new Date().toISOString(), owner: 'root', status: 'running', spec: { ociVersion: '1.0.2' }, rootless: false };
+  fs.writeFileSync(path.join(root, id, 'state.json'), JSON.stringify(record));
+}
+
 describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (subreaper, other-user peer)' }, () => {
   let dir: string;
   let env: Record<string, string>;
@@ -93,7 +100,7 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
   before(() => {
     dir = tempDir('shim-cli');
     fs.mkdirSync(path.join(dir, 's'));
-    env = { HUTCH_SHIM_SOCKET_DIR: path.join(dir, 's'), TTRPC_ADDRESS: path.join(dir, 'no-containerd.ttrpc') };
+    env = { HUTCH_SHIM_SOCKET_DIR: path.join(dir, 's'), HUTCH_SHIM_ROOT: path.join(dir, 'run-hutch'), TTRPC_ADDRESS: path.join(dir, 'no-containerd.ttrpc') };
   });
   after(() => {
     for (const c of cleanups) c();
@@ -146,7 +153,12 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     for (const fd of [0, 1, 2]) assert.equal(fs.readlinkSync(`/proc/${pid}/fd/${fd}`), '/dev/null');
     assert.equal(fs.readlinkSync(`/proc/${pid}/cwd`), b1);
 
-    await assert.rejects(client.call(TASK, 'Create', v2.CreateTaskRequest, v2.CreateTaskResponse, { id: 'c1' }), (e: TtrpcError) => e.code === Code.Unimplemented);
+    // a bundle whose config.json is no OCI spec: one clear error naming the field, nothing kept
+    await assert.rejects(
+      client.call(TASK, 'Create', v2.CreateTaskRequest, v2.CreateTaskResponse, { id: 'c1', bundle: b1 }),
+      (e: TtrpcError) => e.code === Code.InvalidArgument && /root: expected an object/.test(e.message),
+    );
+    assert.equal((await client.call(TASK, 'Connect', v2.ConnectRequest, v2.ConnectResponse, { id: 'c1' })).taskPid, 0);
 
     // same pod: the same shim, answered by the launcher without a second server
     const b2 = bundle('b2', 'pod-a');
@@ -164,11 +176,12 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     other.close();
 
     // delete, handed to the live shim by the launcher (no Node: /bin/false would fail it)
-    fs.writeFileSync(path.join(b2, 'init.pid'), '4242');
+    fakeRuntimeState(path.join(dir, 'run-hutch', `ns-${RUN_ID}`), 'c2', b2, 4242);
     const del = await run([...flags('c2'), '-bundle', b2, 'delete'], b2, { ...env, HUTCH_NODE: '/bin/false' });
     assert.equal(del.status, 0, del.stderr);
     const res = v2.DeleteResponse.decode(del.stdout);
     assert.deepEqual([res.pid, res.exitStatus], [4242, 137]);
+    assert.equal(fs.existsSync(path.join(dir, 'run-hutch', `ns-${RUN_ID}`, 'c2')), false, "the runtime's state is gone");
     assert.ok(Math.abs((res.exitedAt?.seconds?.toNumber() ?? 0) - Date.now() / 1000) < 600, 'exited_at is now-ish');
 
     // Shutdown with no container left: the answer arrives, then the shim exits and its socket goes
@@ -188,12 +201,13 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
   it('delete with no live shim answers from the bundle, printing only the DeleteResponse', async () => {
     const b = bundle('b4', 'pod-c');
     fs.writeFileSync(path.join(b, 'address'), `unix://${path.join(dir, 's', 'dead')}`);
-    fs.writeFileSync(path.join(b, 'init.pid'), '77');
+    fakeRuntimeState(path.join(dir, 'run-hutch', `ns-${RUN_ID}`), 'c4', b, 77);
     const del = await run([...flags('c4'), '-bundle', b, 'delete'], dir, env);
     assert.equal(del.status, 0, del.stderr);
     assert.equal(del.stderr, '');
     const res = v2.DeleteResponse.decode(del.stdout);
     assert.deepEqual([res.pid, res.exitStatus], [77, 137]);
+    assert.equal(fs.existsSync(path.join(dir, 'run-hutch', `ns-${RUN_ID}`, 'c4')), false, "the runtime's state is gone");
   });
 
   it('fails start with one clear line when the namespace is missing', async () => {
