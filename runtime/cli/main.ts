@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Command> = {
   image: () => require('./commands/image').command,
   bundle: () => require('./commands/bundle').command,
   snapshotter: () => require('./commands/snapshotter').command,
+  network: () => require('./commands/network').command,
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
