@@ -13,7 +13,9 @@
         "addon/src/netlink.cc",
         "addon/src/fd_watch.cc",
         "addon/src/unix_socket.cc",
-        "addon/src/layer_ops.cc"
+        "addon/src/layer_ops.cc",
+        "addon/src/cgroup_event.cc",
+        "addon/src/bpf_devices.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

@@ -70,6 +70,18 @@ export interface LaunchOptions {
   cgroupFd?: number;
 }
 
+/** One rule of a cgroup v2 device program (see addon/src/bpf_devices.cc). */
+export interface BpfDeviceRule {
+  type: 'a' | 'b' | 'c';
+  /** -1: any */
+  major: number;
+  /** -1: any */
+  minor: number;
+  /** letters of "rwm" */
+  access: string;
+  allow: boolean;
+}
+
 export interface NativeOps {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount(target: string, flags?: number): void;
@@ -128,6 +140,20 @@ export interface NativeOps {
    * lists under the one-page mount data limit.
    */
   mountAt(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /**
+   * cgroup v1 events: a non-blocking eventfd registered in `controlPath`
+   * (cgroup.event_control) for `targetPath` (e.g. memory.oom_control); the kernel
+   * signals it on each event and when the cgroup is removed. Watch it with watchFd.
+   */
+  cgroupEventFd(controlPath: string, targetPath: string, args?: string): number;
+  /**
+   * cgroup v2 devices: builds a BPF_CGROUP_DEVICE program from `rules` (first match
+   * wins, else `defaultAllow`), attaches it to the cgroup directory and detaches the
+   * device programs that were there before.
+   */
+  attachDeviceFilter(cgroupDir: string, rules: BpfDeviceRule[], defaultAllow: boolean): void;
+  /** Ids of the device programs attached to a cgroup directory. */
+  deviceFilterIds(cgroupDir: string): number[];
 }
 
 /** Where node-gyp puts the addon and hutch-init (overridable for packaging). Both

@@ -11,3 +11,5 @@ void InitFdWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitUnixSocket(Napi::Env env, Napi::Object exports);
 void InitLayerOps(Napi::Env env, Napi::Object exports);
+void InitCgroupEvent(Napi::Env env, Napi::Object exports);
+void InitBpfDevices(Napi::Env env, Napi::Object exports);

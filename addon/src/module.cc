@@ -14,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlink(env, exports);
   InitUnixSocket(env, exports);
   InitLayerOps(env, exports);
+  InitCgroupEvent(env, exports);
+  InitBpfDevices(env, exports);
   return exports;
 }
 

@@ -52,3 +52,56 @@ export function hostLayout(): HostLayout {
   if (v1 && v2) return 'hybrid';
   return v1 ? 'v1' : 'v2';
 }
+
+/** The cgroup2 mount (v2 hosts: everything; hybrid hosts: controllers not bound to v1). */
+export function unifiedHierarchy(): Hierarchy | undefined {
+  return hierarchies().find((h) => h.fstype === 'cgroup2');
+}
+
+/** v1 controller ("cpu", "memory", "name=systemd") → the hierarchy it is mounted in. */
+export function v1Controllers(): Map<string, Hierarchy> {
+  const out = new Map<string, Hierarchy>();
+  for (const h of hierarchies()) if (h.fstype === 'cgroup') for (const c of h.controllers) if (!out.has(c)) out.set(c, h);
+  return out;
+}
+
+/** Controllers the running kernel has and enables (/proc/cgroups), mounted or not. */
+export function kernelControllers(): string[] {
+  try {
+    return fs
+      .readFileSync('/proc/cgroups', 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split('\t'))
+      .filter((f) => f[3] === '1')
+      .map((f) => f[0]);
+  } catch {
+    return [];
+  }
+}
+
+/** Controllers offered by the cgroup2 root (cgroup.controllers). */
+export function unifiedControllers(): string[] {
+  const h = unifiedHierarchy();
+  if (!h) return [];
+  try {
+    return fs.readFileSync(`${h.mountpoint}/cgroup.controllers`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Why a v1 container cannot use `controller`, in words for an error message. */
+export function v1MissingReason(controller: string): string {
+  if (!kernelControllers().includes(controller)) return 'not in this kernel';
+  if (unifiedControllers().includes(controller)) return 'not mounted as cgroup v1 on this host (this hybrid host has it only in its cgroup v2 hierarchy)';
+  return 'not mounted on this host';
+}
+
+/**
+ * A summary of the host for `hutch features` and errors: layout, the v1 controllers
+ * mounted, and the controllers of the cgroup2 root.
+ */
+export function describeHost(): { layout: HostLayout; v1: string[]; v2: string[] } {
+  return { layout: hostLayout(), v1: [...v1Controllers().keys()].filter((c) => !c.startsWith('name=')).sort(), v2: unifiedControllers() };
+}

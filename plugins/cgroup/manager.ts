@@ -9,7 +9,9 @@
  *   ...
  *   await manager.destroy(handle);               // kills what is left, removes it
  */
-import type { LinuxResources } from '../../runtime/spec/types';
+import type { Device, LinuxResources } from '../../runtime/spec/types';
+import type { MetricsV1, MetricsV2 } from './metrics';
+import type { FieldNamer } from './validate';
 
 export interface CgroupRequest {
   /** container id (for a default path and messages) */
@@ -17,8 +19,21 @@ export interface CgroupRequest {
   /** linux.cgroupsPath as given; undefined means the manager's default (/hutch/<id>) */
   cgroupsPath?: string;
   resources?: LinuxResources;
+  /** linux.devices: device nodes the container gets, allowed like runc allows them */
+  devices?: Device[];
   /** Rootless: skip what we are not allowed to do instead of failing. */
   rootless?: boolean;
+  /** debug log lines (each file written) */
+  debug?: (msg: string) => void;
+}
+
+/** Options of `update`. */
+export interface CgroupUpdateOptions {
+  /** linux.devices of the container, when `resources.devices` is being changed */
+  devices?: Device[];
+  /** names fields as the user wrote them (a CLI flag rather than linux.resources.x) */
+  name?: FieldNamer;
+  debug?: (msg: string) => void;
 }
 
 /** Serialisable: stored in state.json, handed back to every later call. */
@@ -45,12 +60,11 @@ export interface CgroupMountSource {
   links: string[];
 }
 
-/** Metrics in containerd's shape; `version` picks io.containerd.cgroups.v1/v2.Metrics. */
-export interface CgroupStats {
-  version: 1 | 2;
-  /** the plain object that encodes to the Metrics protobuf of that version */
-  metrics: Record<string, unknown>;
-}
+/**
+ * Metrics in containerd's shape; `version` picks io.containerd.cgroups.v1/v2.Metrics.
+ * `metrics` is the plain object that encodes to that protobuf (see metrics.ts).
+ */
+export type CgroupStats = { version: 1; metrics: MetricsV1 } | { version: 2; metrics: MetricsV2 };
 
 export interface Disposable {
   dispose(): void;
@@ -65,8 +79,12 @@ export interface CgroupManager {
   attach(handle: CgroupHandle, pid: number): Promise<void>;
   /** A directory fd for clone3(CLONE_INTO_CGROUP), where the host supports it. */
   openForClone?(handle: CgroupHandle): number | undefined;
-  /** Applies new resources (`hutch update`); on failure the previous values stay. */
-  update(handle: CgroupHandle, resources: LinuxResources): Promise<void>;
+  /**
+   * Applies new resources (`hutch update`): the sections present in `resources` are
+   * written whole (the caller merges them with what the container had); on failure
+   * the previous values stay.
+   */
+  update(handle: CgroupHandle, resources: LinuxResources, options?: CgroupUpdateOptions): Promise<void>;
   /** Freezes or thaws every process. */
   setFrozen(handle: CgroupHandle, frozen: boolean): Promise<void>;
   /** "frozen", "thawed", or "freezing" (v1 transitional) */
@@ -76,8 +94,8 @@ export interface CgroupManager {
   /** Sends a signal to every process (freezing first where needed, so none escapes by forking). */
   signalAll(handle: CgroupHandle, signal: number): Promise<void>;
   stats(handle: CgroupHandle): Promise<CgroupStats>;
-  /** Calls back on each OOM kill in the cgroup. */
-  watchOom(handle: CgroupHandle, onOom: () => void): Disposable;
+  /** Calls back on each OOM kill in the cgroup, and `onGone` once when the cgroup is removed. */
+  watchOom(handle: CgroupHandle, onOom: () => void, onGone?: () => void): Disposable;
   /** What to mount at the container's /sys/fs/cgroup. */
   mountSources(handle: CgroupHandle): CgroupMountSource[];
   /** Kills what is left, waits for it, removes the cgroup; already-gone is fine. */

@@ -1,82 +1,170 @@
 /**
- * cgroup v1 (and hybrid hosts, where v2 is mounted beside the v1 controllers but
- * holds none of them): one directory per hierarchy. This is the foundation's
- * minimal manager — create, attach, freeze, list, signal, destroy; resources are
- * the full manager's job.
+ * The cgroup v1 format, for v1 hosts and hybrid ones (v2 mounted beside the v1
+ * controllers, holding few or none: its directory is made too, for
+ * `linux.resources.unified` and a correct /proc/self/cgroup). One directory per
+ * hierarchy; the cgroupfs driver (cgroupfs.ts) makes and removes them.
+ *
+ * Example:
+ *   const m = new CgroupV1Manager();
+ *   const h = await m.create({ id: 'web', resources: { memory: { limit: 64 << 20 } } });
+ *   await m.update(h, { pids: { limit: 100 } });
+ *   (await m.stats(h)).metrics.memory?.usage.limit;   // 67108864
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HutchError } from '../../runtime/errors';
-import type { LinuxResources } from '../../runtime/spec/types';
-import { hierarchies, type Hierarchy } from './hierarchy';
+import type { Device, LinuxResources } from '../../runtime/spec/types';
+import { cgroupfs, dirKey, type CgroupCreator } from './cgroupfs';
+import { effectiveRules, emulate, parseDevicesList, v1Transition } from './devices';
+import { planV1 } from './files-v1';
+import { readPids } from './fsutil';
+import { hierarchies, v1MissingReason } from './hierarchy';
+import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
+import { watchOomV1 } from './oom';
 import { cgroupPath } from './path';
-import { mkdirTracked, readPids, removeCgroupDir, writeCgroupFile } from './fsutil';
-import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, Disposable } from './manager';
+import { hostHugePageSizes, readList, type PlanContext } from './plan-context';
+import { readStatsV1 } from './stats';
+import { specField, validateResources, type FieldNamer } from './validate';
+import { applyWrites, type Journal } from './writes';
 
-/** Key of a hierarchy in CgroupHandle.dirs: "cpu", "cpuset", "name=systemd", "unified". */
-function keyOf(h: Hierarchy): string {
-  return h.fstype === 'cgroup2' ? 'unified' : h.controllers.join(',');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** controller → directory, co-mounted hierarchies ("cpu,cpuacct") listed under each name. */
+export function controllerDirs(handle: CgroupHandle): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, dir] of Object.entries(handle.dirs)) for (const c of key.split(',')) out[c] = dir;
+  return out;
 }
 
-/** cpuset refuses tasks until cpus and mems are set: copy them down from the parent. */
-function initCpuset(dir: string, created: string[]): void {
-  for (const d of created) {
-    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-      const own = fs.readFileSync(path.join(d, file), 'utf8').trim();
-      if (own) continue;
-      const parent = fs.readFileSync(path.join(path.dirname(d), file), 'utf8');
-      writeCgroupFile('create', d, file, parent);
-    }
-  }
-  void dir;
+function isPermissionError(e: unknown): boolean {
+  const code = (e as HutchError).errno ?? (e as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
 }
 
 export class CgroupV1Manager implements CgroupManager {
   readonly name = 'v1';
 
-  async create(request: CgroupRequest): Promise<CgroupHandle> {
-    const rel = cgroupPath('create', request.id, request.cgroupsPath);
-    const handle: CgroupHandle = { version: 1, path: rel, dirs: {} };
-    const made: string[] = [];
-    try {
-      for (const h of hierarchies()) {
-        const dir = path.join(h.mountpoint, rel);
-        const created = mkdirTracked(dir);
-        made.push(...created);
-        if (h.controllers.includes('cpuset')) initCpuset(dir, created);
-        handle.dirs[keyOf(h)] = dir;
+  constructor(private readonly creator: CgroupCreator = cgroupfs) {}
+
+  private context(op: string, handle: CgroupHandle, update: boolean, name: FieldNamer): PlanContext {
+    const dirs = controllerDirs(handle);
+    const parentCpuset = dirs.cpuset ? path.dirname(dirs.cpuset) : undefined;
+    return {
+      op,
+      name,
+      update,
+      dirs,
+      allowedCpus: parentCpuset ? readList(path.join(parentCpuset, 'cpuset.effective_cpus')) : [],
+      allowedMems: parentCpuset ? readList(path.join(parentCpuset, 'cpuset.effective_mems')) : [],
+      hugePageSizes: hostHugePageSizes(),
+      missingReason: v1MissingReason,
+    };
+  }
+
+  /** Files, then devices; a failure puts everything back. */
+  private apply(op: string, handle: CgroupHandle, resources: LinuxResources, devices: { rules: LinuxResources['devices']; nodes?: Device[] } | undefined, update: boolean, name: FieldNamer, debug?: (m: string) => void): void {
+    const ctx = this.context(op, handle, update, name);
+    const journal: Journal = applyWrites(op, ctx.dirs, planV1(resources, ctx), debug);
+    if (!devices) return;
+    const dir = ctx.dirs.devices;
+    if (!dir) {
+      // without a devices controller nothing is enforced; say so only when rules were asked for
+      if (devices.rules?.length) {
+        journal.rollback();
+        throw new HutchError(op, `${name('devices')}: the devices controller is ${v1MissingReason('devices')}`, { kind: 'failed-precondition', field: name('devices') });
       }
+      return;
+    }
+    const before = parseDevicesList(fs.readFileSync(path.join(dir, 'devices.list'), 'utf8'));
+    const target = emulate(effectiveRules(devices.rules, devices.nodes));
+    try {
+      applyWrites(op, { devices: dir }, v1Transition(before, target).map((w) => ({ controller: 'devices', file: w.file, value: w.value, field: name('devices') })), debug);
     } catch (e) {
-      for (const d of made.reverse()) await removeCgroupDir(d).catch(() => undefined);
-      const err = e as NodeJS.ErrnoException;
-      if (e instanceof HutchError) throw e;
-      throw new HutchError('create', `create cgroup ${rel}: ${err.message}`, { errno: err.code, step: 'cgroup' });
+      // devices.allow/deny cannot be read back: restore from the list we read
+      const now = parseDevicesList(fs.readFileSync(path.join(dir, 'devices.list'), 'utf8'));
+      for (const w of before.exceptionsUnknown ? [] : v1Transition(now, before)) {
+        try {
+          fs.writeFileSync(path.join(dir, w.file), w.value);
+        } catch {
+          // best effort; the error below is what matters
+        }
+      }
+      journal.rollback();
+      throw e;
+    }
+  }
+
+  async create(request: CgroupRequest): Promise<CgroupHandle> {
+    const op = 'create';
+    const resources = validateResources(op, request.resources) ?? {};
+    const rel = cgroupPath(op, request.id, request.cgroupsPath);
+    let made;
+    try {
+      made = await this.creator.createV1(rel, hierarchies());
+    } catch (e) {
+      // rootless without delegated cgroups: run without one, as runc does, unless limits were asked for
+      if (request.rootless && isPermissionError(e) && Object.keys(resources).length === 0) return { version: 1, path: rel, dirs: {} };
+      throw e;
+    }
+    const handle: CgroupHandle = { version: 1, path: rel, dirs: made.dirs };
+    try {
+      this.apply(op, handle, resources, { rules: resources.devices, nodes: request.devices }, false, specField, request.debug);
+    } catch (e) {
+      await made.undo();
+      throw e;
     }
     return handle;
   }
 
   async attach(handle: CgroupHandle, pid: number): Promise<void> {
-    for (const dir of Object.values(handle.dirs)) writeCgroupFile('create', dir, 'cgroup.procs', String(pid));
+    for (const dir of Object.values(handle.dirs)) {
+      try {
+        fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new HutchError('create', `put pid ${pid} in ${dir}: ${err.message}`, { errno: err.code, path: path.join(dir, 'cgroup.procs'), step: 'cgroup' });
+      }
+    }
   }
 
-  async update(_handle: CgroupHandle, _resources: LinuxResources): Promise<void> {
-    throw new HutchError('update', 'updating resources needs the full cgroup manager', { kind: 'unimplemented' });
+  async update(handle: CgroupHandle, resources: LinuxResources, options: CgroupUpdateOptions = {}): Promise<void> {
+    const op = 'update';
+    const name = options.name ?? specField;
+    const valid = validateResources(op, resources, name) ?? {};
+    const devices = valid.devices !== undefined ? { rules: valid.devices, nodes: options.devices } : undefined;
+    this.apply(op, handle, valid, devices, true, name, options.debug);
   }
 
-  private freezerDir(handle: CgroupHandle): string {
+  private freezerDir(op: string, handle: CgroupHandle): string {
     const dir = handle.dirs.freezer;
-    if (!dir) throw new HutchError('pause', 'the freezer controller is not mounted on this host', { kind: 'failed-precondition' });
+    if (!dir) throw new HutchError(op, `the freezer controller is ${v1MissingReason('freezer')}`, { kind: 'failed-precondition' });
     return dir;
   }
 
   async setFrozen(handle: CgroupHandle, frozen: boolean): Promise<void> {
-    const dir = this.freezerDir(handle);
-    writeCgroupFile(frozen ? 'pause' : 'resume', dir, 'freezer.state', frozen ? 'FROZEN' : 'THAWED');
-    // FREEZING is transitional: wait (bounded) until the kernel reports the final state.
-    for (let i = 0; frozen && i < 1000; i++) {
-      if ((await this.freezerState(handle)) === 'frozen') return;
-      await new Promise((r) => setTimeout(r, 1));
+    const op = frozen ? 'pause' : 'resume';
+    const dir = this.freezerDir(op, handle);
+    const write = (state: string): void => {
+      try {
+        fs.writeFileSync(path.join(dir, 'freezer.state'), state);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new HutchError(op, `write ${state} to ${path.join(dir, 'freezer.state')}: ${err.message}`, { errno: err.code, path: path.join(dir, 'freezer.state') });
+      }
+    };
+    if (!frozen) {
+      write('THAWED');
+      return;
     }
+    // FREEZING is transitional; a task stuck in the kernel can keep it there. Ask again
+    // for a while (runc does), then give up and thaw rather than leave it half frozen.
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      write('FROZEN');
+      if ((await this.freezerState(handle)) === 'frozen') return;
+      await sleep(attempt < 10 ? 1 : 10);
+    }
+    write('THAWED');
+    throw new HutchError(op, `the processes in ${dir} did not freeze (still FREEZING)`, { kind: 'unavailable' });
   }
 
   async freezerState(handle: CgroupHandle): Promise<'frozen' | 'thawed' | 'freezing'> {
@@ -90,15 +178,18 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
+  /** Every pid in the container's cgroup and the cgroups it made below it. */
   async pids(handle: CgroupHandle): Promise<number[]> {
-    const dir = handle.dirs.pids ?? handle.dirs.memory ?? Object.values(handle.dirs)[0];
-    return dir ? readPids(path.join(dir, 'cgroup.procs')) : [];
+    const dirs = controllerDirs(handle);
+    const dir = dirs.pids ?? dirs.devices ?? dirs.memory ?? Object.values(handle.dirs)[0];
+    return dir ? readPidsTree(dir) : [];
   }
 
   async signalAll(handle: CgroupHandle, signal: number): Promise<void> {
     const canFreeze = !!handle.dirs.freezer && fs.existsSync(handle.dirs.freezer);
+    const wasFrozen = canFreeze && (await this.freezerState(handle)) === 'frozen';
     // Frozen, nothing can fork a child we would miss; SIGKILL still lands on frozen tasks.
-    if (canFreeze) await this.setFrozen(handle, true);
+    if (canFreeze && !wasFrozen) await this.setFrozen(handle, true);
     try {
       for (const pid of await this.pids(handle)) {
         try {
@@ -108,22 +199,24 @@ export class CgroupV1Manager implements CgroupManager {
         }
       }
     } finally {
-      if (canFreeze) await this.setFrozen(handle, false);
+      if (canFreeze && !wasFrozen) await this.setFrozen(handle, false);
     }
   }
 
-  async stats(_handle: CgroupHandle): Promise<CgroupStats> {
-    throw new HutchError('stats', 'stats need the full cgroup manager', { kind: 'unimplemented' });
+  async stats(handle: CgroupHandle): Promise<CgroupStats> {
+    return { version: 1, metrics: readStatsV1(controllerDirs(handle), hostHugePageSizes()) };
   }
 
-  watchOom(_handle: CgroupHandle, _onOom: () => void): Disposable {
-    return { dispose: () => undefined };
+  watchOom(handle: CgroupHandle, onOom: () => void, onGone?: () => void): Disposable {
+    const dir = handle.dirs.memory;
+    if (!dir) throw new HutchError('events', `the memory controller is ${v1MissingReason('memory')}`, { kind: 'failed-precondition' });
+    return watchOomV1(dir, onOom, onGone);
   }
 
   mountSources(handle: CgroupHandle): CgroupMountSource[] {
     const out: CgroupMountSource[] = [];
     for (const h of hierarchies()) {
-      const dir = handle.dirs[keyOf(h)];
+      const dir = handle.dirs[dirKey(h)];
       if (!dir) continue;
       const name = path.basename(h.mountpoint);
       const links = h.controllers.length > 1 ? h.controllers.filter((c) => c !== name) : [];
@@ -137,8 +230,22 @@ export class CgroupV1Manager implements CgroupManager {
     if (existing.length === 0) return;
     if ((await this.pids(handle)).length > 0) {
       await this.signalAll(handle, 9);
-      for (let i = 0; i < 500 && (await this.pids(handle)).length > 0; i++) await new Promise((r) => setTimeout(r, 2));
+      // SIGKILLed tasks leave the cgroup as they exit; bounded wait
+      for (let i = 0; i < 1000 && (await this.pids(handle)).length > 0; i++) await sleep(i < 20 ? 1 : 5);
     }
-    for (const dir of existing) await removeCgroupDir(dir);
+    for (const dir of existing) await this.creator.remove(dir);
   }
+}
+
+/** cgroup.procs of `dir` and every cgroup below it. */
+export function readPidsTree(dir: string): number[] {
+  const pids = readPids(path.join(dir, 'cgroup.procs'));
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return pids;
+  }
+  for (const e of entries) if (e.isDirectory()) pids.push(...readPidsTree(path.join(dir, e.name)));
+  return pids;
 }

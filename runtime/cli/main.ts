@@ -26,6 +26,11 @@ const COMMANDS: Record<string, () => Command> = {
   bundle: () => require('./commands/bundle').command,
   snapshotter: () => require('./commands/snapshotter').command,
   network: () => require('./commands/network').command,
+  pause: () => require('./commands/pause').command,
+  resume: () => require('./commands/resume').command,
+  ps: () => require('./commands/ps').command,
+  update: () => require('./commands/update').command,
+  events: () => require('./commands/events').command,
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [

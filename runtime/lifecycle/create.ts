@@ -127,7 +127,14 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   let init: InitProcess | undefined;
   try {
     const manager: CgroupManager = defaultCgroupManager();
-    const cgroup: CgroupHandle = await manager.create({ id: o.id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, rootless: record.rootless });
+    const cgroup: CgroupHandle = await manager.create({
+      id: o.id,
+      cgroupsPath: spec.linux?.cgroupsPath,
+      resources: spec.linux?.resources,
+      devices: spec.linux?.devices,
+      rootless: record.rootless,
+      debug: o.debug,
+    });
     undo.push('remove cgroup', () => manager.destroy(cgroup));
     record.cgroup = cgroup;
     store.write(record);

@@ -15,11 +15,12 @@ export async function liveStatus(store: StateStore, record: ContainerRecord): Pr
     return record.status === 'creating' && record.pid === 0 ? 'creating' : 'stopped';
   }
   if (record.status === 'creating') return 'creating';
-  if (fs.existsSync(store.execFifoPath(record.id))) return 'created';
+  // frozen wins over created, as in runc: a paused container that was never started is paused
   if (record.cgroup) {
     const freezer = await cgroupManagerFor(record.cgroup.version).freezerState(record.cgroup);
     if (freezer === 'frozen') return 'paused';
     if (freezer === 'freezing') return 'pausing';
   }
+  if (fs.existsSync(store.execFifoPath(record.id))) return 'created';
   return 'running';
 }

@@ -22,7 +22,7 @@ export const command: Command = {
         linux: {
           namespaces: [...NAMESPACE_TYPES],
           capabilities: [...CAPABILITIES],
-          cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+          cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
           seccomp: {
             enabled: true,
             actions: Object.keys(SECCOMP_ACTIONS),
