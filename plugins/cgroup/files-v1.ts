@@ -120,7 +120,14 @@ function blkioWrites(ctx: PlanContext, b: NonNullable<LinuxResources['blockIO']>
     const key = `${d.major}:${d.minor}`;
     if (d.weight) {
       if (!weightFile) fail(ctx, `blockIO.weightDevice[${i}].weight`, noWeight);
-      out.push({ controller: 'blkio', file: `${weightFile}_device`, value: `${key} ${d.weight}`, field: ctx.name(`blockIO.weightDevice[${i}].weight`), keyed: { key, absent: `${key} 0` } });
+      out.push({
+        controller: 'blkio',
+        file: `${weightFile}_device`,
+        value: `${key} ${d.weight}`,
+        field: ctx.name(`blockIO.weightDevice[${i}].weight`),
+        keyed: { key, absent: `${key} 0` },
+        hint: 'per-device weights need the device to use the BFQ (or CFQ) I/O scheduler',
+      });
     }
     if (d.leafWeight) {
       if (!exists(ctx, 'blkio', 'blkio.leaf_weight_device')) fail(ctx, `blockIO.weightDevice[${i}].leafWeight`, 'this kernel has no blkio.leaf_weight_device (CFQ only)');

@@ -125,6 +125,7 @@ function ioWrites(ctx: PlanContext, b: NonNullable<LinuxResources['blockIO']>): 
       value: `${key} ${bfq ? d.weight : blkioWeightToIoWeight(d.weight)}`,
       field: ctx.name(`blockIO.weightDevice[${i}].weight`),
       keyed: { key, absent: `${key} default` },
+      hint: bfq ? 'per-device BFQ weights need the device to use the BFQ I/O scheduler' : 'io.weight needs the iocost controller enabled for the device (io.cost.qos)',
     });
   });
   const throttles: [keyof typeof b, string][] = [

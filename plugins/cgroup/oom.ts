@@ -65,24 +65,34 @@ function oomKills(file: string): number | undefined {
 export function watchOomV2(dir: string, onOom: () => void, onGone?: () => void): Disposable {
   const file = path.join(dir, 'memory.events');
   let last = oomKills(file);
+  if (last === undefined) throw Object.assign(new Error(`${file}: no such file (is the memory controller enabled?)`), { code: 'ENOENT', path: file });
   let open = true;
+  const watchers: fs.FSWatcher[] = [];
   const dispose = (): void => {
     if (!open) return;
     open = false;
-    watcher.close();
+    for (const w of watchers) w.close();
   };
   const gone = (): void => {
+    if (!open) return;
     dispose();
     onGone?.();
   };
-  if (last === undefined) throw Object.assign(new Error(`${file}: no such file (is the memory controller enabled?)`), { code: 'ENOENT', path: file });
-  const watcher = fs.watch(file, { persistent: true }, () => {
+  const events = fs.watch(file, { persistent: true }, () => {
     if (!open) return;
     const now = oomKills(file);
     if (now === undefined) return gone();
     if (last !== undefined && now > last) onOom();
     last = now;
   });
-  watcher.on('error', gone);
+  events.on('error', gone);
+  watchers.push(events);
+  // kernfs tells a file's watchers of changes but not of its removal: the parent
+  // directory's watch sees the rmdir of the cgroup
+  const parent = fs.watch(path.dirname(dir), { persistent: true }, (_event, name) => {
+    if (name === path.basename(dir) && !fs.existsSync(dir)) gone();
+  });
+  parent.on('error', () => undefined);
+  watchers.push(parent);
   return { dispose };
 }

@@ -145,7 +145,13 @@ function blkioV1(dir: string): BlkIOStatV1 {
  * v1 Metrics. `dirs` maps controller → directory (co-mounted controllers appear under
  * each name); a missing controller leaves its part out.
  */
+/** Stats of a removed cgroup are an error, not zeros. */
+function mustExist(dir: string | undefined): void {
+  if (dir && !fs.existsSync(dir)) throw Object.assign(new Error(`cgroup ${dir} does not exist`), { code: 'ENOENT', path: dir });
+}
+
 export function readStatsV1(dirs: Record<string, string | undefined>, hugePageSizes: string[]): MetricsV1 {
+  mustExist(dirs.memory ?? dirs.pids ?? dirs.cpu);
   const m: MetricsV1 = { hugetlb: [], network: [] };
   if (dirs.pids) m.pids = { current: num(readText(path.join(dirs.pids, 'pids.current'))), limit: num(readText(path.join(dirs.pids, 'pids.max')), 0) };
   if (dirs.cpuacct || dirs.cpu) {
@@ -209,6 +215,7 @@ function ioV2(dir: string): MetricsV2['io'] {
 
 /** v2 Metrics of one cgroup directory. */
 export function readStatsV2(dir: string, hugePageSizes: string[]): MetricsV2 {
+  mustExist(dir);
   const m: MetricsV2 = { hugetlb: [] };
   const has = (file: string): boolean => fs.existsSync(path.join(dir, file));
   if (has('pids.current')) m.pids = { current: num(readText(path.join(dir, 'pids.current'))), limit: num(readText(path.join(dir, 'pids.max'))) };

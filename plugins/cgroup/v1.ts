@@ -199,7 +199,8 @@ export class CgroupV1Manager implements CgroupManager {
         }
       }
     } finally {
-      if (canFreeze && !wasFrozen) await this.setFrozen(handle, false);
+      // v1 frozen tasks die of SIGKILL only once thawed
+      if (canFreeze && (!wasFrozen || signal === 9)) await this.setFrozen(handle, false);
     }
   }
 

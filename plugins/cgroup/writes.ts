@@ -27,7 +27,7 @@ export interface CgroupWrite {
   keyed?: { key: string; absent: string };
   /** Ignore ENOENT (a file only some kernels have, written with a neutral value). */
   optional?: boolean;
-  /** Said after an EINVAL: what usually causes it. */
+  /** Said after an EINVAL or EOPNOTSUPP: what usually causes it. */
   hint?: string;
   /** Read back and compare: the kernel accepts some writes and ignores them. */
   verify?: (readBack: string) => string | undefined;
@@ -53,7 +53,9 @@ function readOld(file: string, w: CgroupWrite): string | undefined {
 function writeError(op: string, w: CgroupWrite, file: string, err: NodeJS.ErrnoException): HutchError {
   const code = err.code ?? 'EIO';
   let why = errnoText(code);
-  if (code === 'EINVAL') why = `the kernel refused the value (invalid argument)${w.hint ? `; ${w.hint}` : ''}`;
+  if (code === 'EINVAL') why = 'the kernel refused the value (invalid argument)';
+  if (code === 'EOPNOTSUPP' || code === 'ENOTSUP') why = 'operation not supported';
+  if (w.hint && ['EINVAL', 'EOPNOTSUPP', 'ENOTSUP'].includes(code)) why += `; ${w.hint}`;
   if (code === 'EBUSY' && w.file.startsWith('memory.')) why = 'the kernel could not bring usage below it (device or resource busy)';
   if (code === 'ENOENT') why = `${w.file} does not exist (the kernel lacks this setting)`;
   if (code === 'ENODEV') why = 'no such device';

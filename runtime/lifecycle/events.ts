@@ -227,7 +227,10 @@ export async function streamEvents(o: EventsOptions): Promise<void> {
     }
     o.signal?.addEventListener('abort', onAbort);
     timer = setInterval(() => {
-      statsEvent().then(o.emit, () => undefined);
+      statsEvent().then(o.emit, (e: NodeJS.ErrnoException) => {
+        // the cgroup went away between two ticks: the stream is over, as when the watch sees it
+        if (e.code === 'ENOENT') finish();
+      });
     }, o.intervalMs ?? 5000);
   });
 }
