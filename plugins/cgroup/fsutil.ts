@@ -51,3 +51,9 @@ export async function removeCgroupDir(dir: string): Promise<void> {
     }
   }
 }
+
+/** EACCES/EPERM/EROFS, on a plain errno error or a HutchError: no permission to make cgroups. */
+export function isPermissionError(e: unknown): boolean {
+  const code = (e as { errno?: unknown }).errno ?? (e as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+}

@@ -2,6 +2,11 @@
  * Where the host's cgroup hierarchies are: v1 controllers (each its own mount, or
  * co-mounted like "cpu,cpuacct"), named v1 hierarchies (name=systemd) and the v2
  * unified mount — read once from /proc/self/mountinfo.
+ *
+ * Example (this machine):
+ *   hostLayout()      // 'hybrid'
+ *   describeHost()    // { layout: 'hybrid', v1: ['blkio', 'cpu', …, 'pids'], v2: ['hugetlb'] }
+ *   v1MissingReason('hugetlb')  // 'not mounted as cgroup v1 on this host (this hybrid host has it only in its cgroup v2 hierarchy)'
  */
 import * as fs from 'node:fs';
 

@@ -8,9 +8,10 @@
  * - field names are the proto names in protobufjs's camelCase (`usage_usec` →
  *   `usageUsec`, `pg_pg_in` → `pgPgIn`), so `Metrics.fromObject(metrics)` takes them;
  * - every uint64 is a JS number (exact below 2^53, which every counter is). The
- *   "unlimited" values are numbers too: v1's 9223372036854771712 (exact) and v2's
- *   `max`, given as UINT64_MAX = 2^64 as a double, which protobufjs's fromObject turns
- *   into 2^63−1 — still above the 2^62 that CRI reads as "no limit";
+ *   "unlimited" values are numbers too: v1's 9223372036854771712 (exact as a double)
+ *   and v2's `max`, given as UINT64_MAX (2^64 as a double); the generated
+ *   `fromObject` + `encode` put them on the wire as 9223372036854771712 and
+ *   18446744073709551615 (checked against proto/cgroups/ of the shim branch);
  * - a sub-message the host cannot fill is left out (undefined), as containerd does;
  *   repeated fields are always arrays.
  *

@@ -3,6 +3,11 @@
  * the host: where each controller's directory is, which CPUs and memory nodes the
  * parent offers, which huge page sizes exist. Reading files through here keeps the
  * planners testable against a directory of plain files.
+ *
+ * Example:
+ *   const ctx: PlanContext = { op: 'create', name: specField, update: false, dirs: { memory: dir },
+ *     allowedCpus: [0, 1], allowedMems: [0], hugePageSizes: ['2MB'] };
+ *   need(ctx, 'hugetlb', 'hugepageLimits[0]');   // throws "…: the hugetlb controller is not available on this host"
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -17,7 +17,7 @@ import type { Device, LinuxResources } from '../../runtime/spec/types';
 import { cgroupfs, dirKey, type CgroupCreator } from './cgroupfs';
 import { effectiveRules, emulate, parseDevicesList, v1Transition } from './devices';
 import { planV1 } from './files-v1';
-import { readPids } from './fsutil';
+import { isPermissionError, readPids } from './fsutil';
 import { hierarchies, v1MissingReason } from './hierarchy';
 import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
 import { watchOomV1 } from './oom';
@@ -36,10 +36,6 @@ export function controllerDirs(handle: CgroupHandle): Record<string, string> {
   return out;
 }
 
-function isPermissionError(e: unknown): boolean {
-  const code = (e as HutchError).errno ?? (e as NodeJS.ErrnoException).code;
-  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
-}
 
 export class CgroupV1Manager implements CgroupManager {
   readonly name = 'v1';

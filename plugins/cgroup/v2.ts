@@ -21,6 +21,7 @@ import { unifiedHierarchy } from './hierarchy';
 import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
 import { watchOomV2 } from './oom';
 import { cgroupPath } from './path';
+import { isPermissionError } from './fsutil';
 import { hostHugePageSizes, readList, type PlanContext } from './plan-context';
 import { readStatsV2 } from './stats';
 import { specField, validateResources, type FieldNamer } from './validate';
@@ -34,10 +35,6 @@ function unifiedRoot(op: string): string {
   return h.mountpoint;
 }
 
-function isPermissionError(e: unknown): boolean {
-  const code = (e as HutchError).errno ?? (e as NodeJS.ErrnoException).code;
-  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
-}
 
 /** Resolves once cgroup.events shows `key value` (frozen 1, populated 0), or false after the bound. */
 async function waitForEvent(dir: string, key: string, value: string, timeoutMs: number): Promise<boolean> {

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { planV1 } from '../../plugins/cgroup/files-v1';
 import { planV2 } from '../../plugins/cgroup/files-v2';
+import { UINT64_MAX } from '../../plugins/cgroup/metrics';
+import { readStatsV1, readStatsV2 } from '../../plugins/cgroup/stats';
 import type { PlanContext } from '../../plugins/cgroup/plan-context';
 import { specField } from '../../plugins/cgroup/validate';
 import { applyWrites, type CgroupWrite } from '../../plugins/cgroup/writes';
@@ -172,5 +174,69 @@ describe('journaled writes', () => {
     const dir = fakeDir('unit-cg-verify', { 'k.limit': '9223372036854771712' });
     const w: CgroupWrite = { controller: 'x', file: 'k.limit', value: '5', field: 'f', verify: () => 'ignored' };
     assert.throws(() => applyWrites('create', { x: dir }, [w]), { message: /^create: f: ignored$/ });
+  });
+});
+
+describe('stats readers', () => {
+  it('v2: cpu.stat, memory.*, memory.events, io.stat, pids, hugetlb; "max" as 2^64−1', () => {
+    const dir = fakeDir('unit-cg-stats2', {
+      'cpu.stat': 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 4\nnr_throttled 1\nthrottled_usec 20\n',
+      'memory.stat': 'anon 4096\nfile 8192\ninactive_file 100\nthp_collapse_alloc 3\n',
+      'memory.current': '12288',
+      'memory.max': '104857600',
+      'memory.swap.current': '0',
+      'memory.swap.max': 'max',
+      'memory.events': 'low 0\nhigh 1\nmax 2\noom 3\noom_kill 3\n',
+      'io.stat': '8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n',
+      'pids.current': '2',
+      'pids.max': 'max',
+      'hugetlb.2MB.current': '0',
+      'hugetlb.2MB.max': '4194304',
+    });
+    const m = readStatsV2(dir, ['2MB', '1GB']);
+    assert.deepEqual(m.pids, { current: 2, limit: UINT64_MAX });
+    assert.deepEqual(m.cpu, { usageUsec: 1500, userUsec: 1000, systemUsec: 500, nrPeriods: 4, nrThrottled: 1, throttledUsec: 20 });
+    assert.equal(m.memory?.anon, 4096);
+    assert.equal(m.memory?.inactiveFile, 100);
+    assert.equal(m.memory?.thpCollapseAlloc, 3);
+    assert.equal(m.memory?.usage, 12288);
+    assert.equal(m.memory?.usageLimit, 104857600);
+    assert.equal(m.memory?.swapLimit, UINT64_MAX);
+    assert.deepEqual(m.memoryEvents, { low: 0, high: 1, max: 2, oom: 3, oomKill: 3 });
+    assert.deepEqual(m.io?.usage, [{ major: 8, minor: 0, rbytes: 10, wbytes: 20, rios: 1, wios: 2 }]);
+    assert.deepEqual(m.hugetlb, [{ pagesize: '2MB', current: 0, max: 4194304 }]);
+    assert.throws(() => readStatsV2(path.join(dir, 'gone'), []), { code: 'ENOENT' });
+  });
+
+  it('v1: cpuacct in ns, blkio with the throttle fallback, pids "max" as 0', () => {
+    const acct = fakeDir('unit-cg-stats1-acct', { 'cpuacct.usage': '3000000000', 'cpuacct.stat': 'user 150\nsystem 50\n', 'cpuacct.usage_percpu': '1000000000 2000000000 \n' });
+    const cpu = fakeDir('unit-cg-stats1-cpu', { 'cpu.stat': 'nr_periods 10\nnr_throttled 2\nthrottled_time 5000\n' });
+    const pids = fakeDir('unit-cg-stats1-pids', { 'pids.current': '3', 'pids.max': 'max' });
+    const blkio = fakeDir('unit-cg-stats1-blkio', {
+      'blkio.throttle.io_service_bytes_recursive': '254:0 Read 4096\n254:0 Write 8192\n254:0 Total 12288\nTotal 12288\n',
+      'blkio.throttle.io_serviced_recursive': '254:0 Read 1\n254:0 Write 2\nTotal 3\n',
+    });
+    const memory = fakeDir('unit-cg-stats1-mem', {
+      'memory.stat': 'cache 4096\nrss 8192\npgpgin 7\ntotal_inactive_file 100\nhierarchical_memsw_limit 9223372036854771712\n',
+      'memory.limit_in_bytes': '67108864',
+      'memory.usage_in_bytes': '12288',
+      'memory.max_usage_in_bytes': '16384',
+      'memory.failcnt': '1',
+      'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
+    });
+    const m = readStatsV1({ cpuacct: acct, cpu, pids, blkio, memory }, []);
+    assert.deepEqual(m.cpu, { usage: { total: 3e9, kernel: 5e8, user: 1.5e9, perCpu: [1e9, 2e9] }, throttling: { periods: 10, throttledPeriods: 2, throttledTime: 5000 } });
+    assert.deepEqual(m.pids, { current: 3, limit: 0 });
+    assert.deepEqual(m.blkio?.ioServiceBytesRecursive.map((e) => [e.op, e.major, e.minor, e.value]), [
+      ['Read', 254, 0, 4096],
+      ['Write', 254, 0, 8192],
+      ['Total', 254, 0, 12288],
+    ]);
+    assert.equal(m.blkio?.ioServicedRecursive.length, 2, "the last, device-less Total line is skipped");
+    assert.equal(m.memory?.cache, 4096);
+    assert.equal(m.memory?.pgPgIn, 7);
+    assert.equal(m.memory?.hierarchicalSwapLimit, 9223372036854771712);
+    assert.deepEqual(m.memory?.usage, { limit: 67108864, usage: 12288, max: 16384, failcnt: 1 });
+    assert.deepEqual(m.memoryOomControl, { oomKillDisable: 0, underOom: 0, oomKill: 2 });
   });
 });
