@@ -10,7 +10,9 @@ import { HutchError } from '../../runtime/errors';
 import { createContainer } from '../../runtime/lifecycle/create';
 import { deleteContainer } from '../../runtime/lifecycle/delete';
 import { killContainer } from '../../runtime/lifecycle/kill';
+import { pauseContainer, resumeContainer } from '../../runtime/lifecycle/pause';
 import { startContainer } from '../../runtime/lifecycle/start';
+import { updateContainer } from '../../runtime/lifecycle/update';
 import type { LinuxResources, Process } from '../../runtime/spec/types';
 import { VERSION } from '../../runtime/version';
 import { containerd, google } from '../../proto/gen/task';
@@ -238,16 +240,14 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
 
       Pause: defineMethod(v2.PauseRequest, Empty, async (req) => {
         const c = container(req.id);
-        if (!c.cgroup) throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} has no cgroup to freeze`);
-        await cgroupManagerFor(c.cgroup.version).setFrozen(c.cgroup, true);
+        await pauseContainer({ root, id: c.id });
         void shim.events.publish('/tasks/paused', { containerId: c.id });
         return {};
       }),
 
       Resume: defineMethod(v2.ResumeRequest, Empty, async (req) => {
         const c = container(req.id);
-        if (!c.cgroup) throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} has no cgroup to thaw`);
-        await cgroupManagerFor(c.cgroup.version).setFrozen(c.cgroup, false);
+        await resumeContainer({ root, id: c.id });
         void shim.events.publish('/tasks/resumed', { containerId: c.id });
         return {};
       }),
@@ -269,8 +269,8 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
 
       Update: defineMethod(v2.UpdateTaskRequest, Empty, async (req) => {
         const c = container(req.id);
-        if (!c.cgroup) throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} has no cgroup`);
-        await cgroupManagerFor(c.cgroup.version).update(c.cgroup, jsonOfAny<LinuxResources>(req.resources, 'resources'));
+        // through the runtime: merged with the stored resources and recorded in the state, as `hutch update`
+        await updateContainer({ root, id: c.id, resources: jsonOfAny<LinuxResources>(req.resources, 'resources'), debug: (m) => log.debug(m) });
         return {};
       }),
 
