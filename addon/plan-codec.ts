@@ -90,19 +90,42 @@ export const Msg = {
   EXEC_STARTED: 11,
 } as const;
 
-/** Accumulates TLV records; nested writers make compound records. */
+/**
+ * Writes TLV records into one growing buffer (a plan is a few KiB: no per-record
+ * allocations); a compound record reserves its header and patches the length after.
+ */
 class TlvWriter {
-  private readonly chunks: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(8192);
+  private len = 0;
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = bigger;
+  }
+
+  private header(tag: number, length: number): void {
+    this.reserve(8 + length);
+    this.buf.writeUInt16LE(tag, this.len);
+    this.buf.writeUInt16LE(0, this.len + 2);
+    this.buf.writeUInt32LE(length, this.len + 4);
+    this.len += 8;
+  }
 
   u64(tag: number, value: number | bigint | boolean): void {
-    const b = Buffer.alloc(8);
     const v = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
-    b.writeBigUInt64LE(BigInt.asUintN(64, v));
-    this.raw(tag, b);
+    this.header(tag, 8);
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.len);
+    this.len += 8;
   }
 
   str(tag: number, value: string): void {
-    this.raw(tag, Buffer.from(`${value}\0`, 'utf8'));
+    const n = Buffer.byteLength(value, 'utf8');
+    this.header(tag, n + 1);
+    this.buf.write(value, this.len, 'utf8');
+    this.buf[this.len + n] = 0;
+    this.len += n + 1;
   }
 
   optStr(tag: number, value: string | undefined): void {
@@ -110,20 +133,20 @@ class TlvWriter {
   }
 
   group(tag: number, fill: (w: TlvWriter) => void): void {
-    const inner = new TlvWriter();
-    fill(inner);
-    this.raw(tag, inner.toBuffer());
+    this.header(tag, 0);
+    const start = this.len;
+    fill(this);
+    this.buf.writeUInt32LE(this.len - start, start - 4);
   }
 
   raw(tag: number, payload: Buffer): void {
-    const head = Buffer.alloc(8);
-    head.writeUInt16LE(tag, 0);
-    head.writeUInt32LE(payload.length, 4);
-    this.chunks.push(head, payload);
+    this.header(tag, payload.length);
+    payload.copy(this.buf, this.len);
+    this.len += payload.length;
   }
 
   toBuffer(): Buffer {
-    return Buffer.concat(this.chunks);
+    return this.buf.subarray(0, this.len);
   }
 }
 
@@ -234,8 +257,10 @@ export function encodePlan(plan: LaunchPlan): Buffer {
   for (const h of plan.hooks.createContainer) w.group(Tag.HOOK_CREATE_CONTAINER, (g) => writeHook(g, h));
   for (const h of plan.hooks.startContainer) w.group(Tag.HOOK_START_CONTAINER, (g) => writeHook(g, h));
 
-  const head = Buffer.alloc(8);
-  head.writeUInt32LE(PLAN_MAGIC, 0);
-  head.writeUInt32LE(PLAN_VERSION, 4);
-  return Buffer.concat([head, w.toBuffer()]);
+  const body = w.toBuffer();
+  const out = Buffer.allocUnsafe(8 + body.length);
+  out.writeUInt32LE(PLAN_MAGIC, 0);
+  out.writeUInt32LE(PLAN_VERSION, 4);
+  body.copy(out, 8);
+  return out;
 }

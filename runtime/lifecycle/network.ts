@@ -40,6 +40,8 @@ export async function networkForCreate(op: string, spec: Spec, configPath?: stri
     return null;
   }
   const cfg = config(configPath);
+  // most containers get no network from hutch (their caller makes it): skip loading the plugins
+  if ((asked === undefined || asked.trim() === 'none') && !cfg.network.use && !spec.annotations?.['io.hutch.ports']) return null;
   const select = require('../../plugins/network/select') as typeof import('../../plugins/network/select');
   const name = select.networkPluginName(asked ?? cfg.network.use ?? 'none');
   if (!BUILTIN.has(name)) {

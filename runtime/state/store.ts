@@ -122,13 +122,9 @@ export class StateStore {
   write(record: ContainerRecord): void {
     const file = this.statePath(record.id);
     const tmp = path.join(path.dirname(file), '.state.json.tmp');
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(record));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    // No fsync: --root lives on tmpfs (/run) and does not outlive a boot; the rename
+    // alone keeps readers from ever seeing a half-written file.
+    fs.writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
     fs.renameSync(tmp, file);
   }
 
