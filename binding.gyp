@@ -15,7 +15,9 @@
         "addon/src/unix_socket.cc",
         "addon/src/layer_ops.cc",
         "addon/src/cgroup_event.cc",
-        "addon/src/bpf_devices.cc"
+        "addon/src/bpf_devices.cc",
+        "addon/src/pty_ops.cc",
+        "addon/src/in_root.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

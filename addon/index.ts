@@ -154,6 +154,14 @@ export interface NativeOps {
   attachDeviceFilter(cgroupDir: string, rules: BpfDeviceRule[], defaultAllow: boolean): void;
   /** Ids of the device programs attached to a cgroup directory. */
   deviceFilterIds(cgroupDir: string): number[];
+  /** TIOCGWINSZ: the size of the terminal at `fd`, null when it is not one. */
+  getWindowSize(fd: number): { rows: number; cols: number } | null;
+  /** TIOCSWINSZ on a pty (master or slave). */
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  /** A new pty pair [master, slave], close-on-exec, not our controlling terminal. */
+  openPty(): [number, number];
+  /** Opens `path` read-only with every component resolved inside `root` (openat2 RESOLVE_IN_ROOT). */
+  openInRoot(root: string, path: string): number;
 }
 
 /** Where node-gyp puts the addon and hutch-init (overridable for packaging). Both
@@ -187,6 +195,7 @@ function load(): NativeOps {
   return {
     ...raw,
     socketpair: () => raw.socketpair() as [number, number],
+    openPty: () => raw.openPty() as [number, number],
     launch: (o) => raw.launch({ initPath: initPath(), fds: o.fds, argv: ['hutch-init', ...o.args], cgroupFd: o.cgroupFd }),
     watchExit: (pidfd, reap, onExit) => new raw.ExitWatch(pidfd, reap, onExit),
     watchFd: (fd, writable, onReady) => new raw.FdWatch(fd, writable, onReady),

@@ -51,6 +51,7 @@ export const Tag = {
   SETUP_ROOTFS: 43,
   SETGROUPS: 44,
   LOOKUP_PATH: 45,
+  FORK_FOR_EXEC: 47,
   PDEATH_SIGNAL: 48,
   PERSONALITY: 50,
   SESSION_KEYRING: 51,
@@ -254,6 +255,7 @@ export function encodePlan(plan: LaunchPlan): Buffer {
   if (plan.pdeathSignal) w.u64(Tag.PDEATH_SIGNAL, plan.pdeathSignal);
   w.optStr(Tag.SESSION_KEYRING, plan.sessionKeyring);
   if (plan.loopbackUp) w.u64(Tag.LOOPBACK_UP, true);
+  if (plan.forkForExec) w.u64(Tag.FORK_FOR_EXEC, true);
   for (const h of plan.hooks.createContainer) w.group(Tag.HOOK_CREATE_CONTAINER, (g) => writeHook(g, h));
   for (const h of plan.hooks.startContainer) w.group(Tag.HOOK_START_CONTAINER, (g) => writeHook(g, h));
 

@@ -104,5 +104,7 @@ export interface LaunchPlan {
   sessionKeyring?: string;
   /** bring "lo" up: the container has a new network namespace */
   loopbackUp?: boolean;
+  /** exec: a new process in a running container (namespaces joined, no rootfs work, no hooks) */
+  forkForExec?: boolean;
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
 }

@@ -9,6 +9,11 @@
  *            -> createContainer hooks -> pivot_root -> console, hostname, sysctls,
  *            masked/readonly paths -> created -> block on exec.fifo until `start`
  *            -> startContainer hooks -> user, caps, seccomp -> execve.
+ *   exec     (fork_for_exec: a new process in a running container) stage 0 joins the
+ *            container's namespaces and clones this child into them; it does no rootfs
+ *            work and runs no hooks: console -> exec-started -> user, caps, seccomp
+ *            -> execve. The sync socket closes on execve: that EOF tells the parent
+ *            the program runs; a failure before it arrives as an error message.
  * Not dumpable until execve, so the container cannot reach this process' memory or
  * /proc/<pid>/exe while it works.
  */
@@ -71,6 +76,20 @@ static void container_init(struct plan *plan, int host_proc_fd) {
   process_exec(plan, exe);
 }
 
+static void exec_process(struct plan *plan, int host_proc_fd) {
+  free(sync_expect(MSG_CONTINUE, NULL));
+  if (plan->pdeath_signal && prctl(PR_SET_PDEATHSIG, (unsigned long)plan->pdeath_signal, 0, 0, 0) < 0)
+    fail("pdeathsig", errno, "set the parent-death signal");
+  process_early(plan, host_proc_fd);
+  close(host_proc_fd);
+  console_setup(plan);
+  const char *exe = process_lookup(plan);
+  process_seccomp_early(plan);
+  sync_send(MSG_EXEC_STARTED, NULL, 0);
+  /* not detached: a failure from here to execve still reaches the parent */
+  process_exec(plan, exe);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "hutch-init: started by hutch, not by hand\n");
@@ -93,6 +112,7 @@ int main(int argc, char **argv) {
     sync_send(MSG_INIT_PID, &pid, sizeof pid);
     _exit(0);
   }
+  if (plan.fork_for_exec) exec_process(&plan, host_proc_fd);
   container_init(&plan, host_proc_fd);
   return 1;
 }

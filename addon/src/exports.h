@@ -13,3 +13,5 @@ void InitUnixSocket(Napi::Env env, Napi::Object exports);
 void InitLayerOps(Napi::Env env, Napi::Object exports);
 void InitCgroupEvent(Napi::Env env, Napi::Object exports);
 void InitBpfDevices(Napi::Env env, Napi::Object exports);
+void InitPtyOps(Napi::Env env, Napi::Object exports);
+void InitInRoot(Napi::Env env, Napi::Object exports);

@@ -16,6 +16,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLayerOps(env, exports);
   InitCgroupEvent(env, exports);
   InitBpfDevices(env, exports);
+  InitPtyOps(env, exports);
+  InitInRoot(env, exports);
   return exports;
 }
 

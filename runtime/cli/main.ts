@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Command> = {
   create: () => require('./commands/create').command,
   start: () => require('./commands/start').command,
   run: () => require('./commands/run').command,
+  exec: () => require('./commands/exec').command,
   state: () => require('./commands/state').command,
   kill: () => require('./commands/kill').command,
   delete: () => require('./commands/delete').command,

@@ -57,7 +57,13 @@ function reapLater(nativeOps: NativeOps, pidfd: number): void {
   nativeOps.watchExit(pidfd, true, () => closeQuietly(pidfd)).unref();
 }
 
-export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchPlan, io: LaunchIo, handlers: LaunchHandlers): Promise<InitProcess> {
+/** hutch-init started with its fds in place and the parent's end of the sync socket. */
+interface Started {
+  stage0: { pid: number; pidfd: number };
+  channel: SyncChannel;
+}
+
+function startInit(op: string, nativeOps: NativeOps, plan: LaunchPlan, io: LaunchIo): Started {
   const [parentEnd, childEnd] = nativeOps.socketpair();
   const fds = [...io.stdio];
   for (let i = 0; i < io.preserveFds; i++) fds.push(3 + i);
@@ -81,7 +87,35 @@ export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchP
     throw new HutchError(op, `start hutch-init: ${(e as Error).message}`, { step: 'launch', errno: (e as NodeJS.ErrnoException).code });
   }
   closeQuietly(childEnd);
-  const channel = new SyncChannel(parentEnd, nativeOps, op);
+  return { stage0, channel: new SyncChannel(parentEnd, nativeOps, op) };
+}
+
+/** After a failure: kill and reap what was started (the init or exec'd process, and stage 0). */
+function abandon(nativeOps: NativeOps, started: Started, init: InitProcess | undefined, stage0Reaped: boolean): void {
+  started.channel.close();
+  killQuietly(nativeOps, init?.pidfd);
+  if (init) {
+    try {
+      nativeOps.reap(init.pidfd, true);
+    } catch {
+      // not ours to reap after all
+    }
+    closeQuietly(init.pidfd);
+  }
+  if (!stage0Reaped) {
+    killQuietly(nativeOps, started.stage0.pidfd);
+    try {
+      nativeOps.reap(started.stage0.pidfd, true);
+    } catch {
+      // already reaped
+    }
+    closeQuietly(started.stage0.pidfd);
+  }
+}
+
+export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchPlan, io: LaunchIo, handlers: LaunchHandlers): Promise<InitProcess> {
+  const started = startInit(op, nativeOps, plan, io);
+  const { stage0, channel } = started;
   let init: InitProcess | undefined;
   let stage0Reaped = false;
   try {
@@ -122,25 +156,65 @@ export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchP
       }
     }
   } catch (e) {
-    channel.close();
-    killQuietly(nativeOps, init?.pidfd);
-    if (init) {
+    abandon(nativeOps, started, init, stage0Reaped);
+    throw e;
+  }
+}
+
+export interface ExecHandlers {
+  /** Put stage 0 in the container's cgroup before it reads the plan. */
+  beforePlan(stage0Pid: number): Promise<void>;
+}
+
+/**
+ * Starts a process in a running container (plan from compileExecPlan) and resolves
+ * once it has called execve: hutch-init's end of the sync socket is close-on-exec, so
+ * EOF after `exec-started` means the program runs; an error message before it is the
+ * failure (`exec: "foo": executable file not found in $PATH`).
+ */
+export async function launchExec(op: string, nativeOps: NativeOps, plan: LaunchPlan, io: LaunchIo, handlers: ExecHandlers): Promise<InitProcess> {
+  const started = startInit(op, nativeOps, plan, io);
+  const { stage0, channel } = started;
+  let proc: InitProcess | undefined;
+  let stage0Reaped = false;
+  let execStarted = false;
+  try {
+    await handlers.beforePlan(stage0.pid);
+    channel.send(Msg.PLAN, encodePlan(plan));
+    for (;;) {
+      let msg;
       try {
-        nativeOps.reap(init.pidfd, true);
-      } catch {
-        // not ours to reap after all
+        msg = await channel.next();
+      } catch (e) {
+        if (execStarted && channel.ended) {
+          channel.close();
+          return proc!;
+        }
+        throw e;
       }
-      closeQuietly(init.pidfd);
-    }
-    if (!stage0Reaped) {
-      killQuietly(nativeOps, stage0.pidfd);
-      try {
-        nativeOps.reap(stage0.pidfd, true);
-      } catch {
-        // already reaped
+      switch (msg.type) {
+        case Msg.INIT_PID: {
+          const pid = msg.payload.readUInt32LE(0);
+          proc = { pid, pidfd: nativeOps.pidfdOpen(pid) };
+          reapLater(nativeOps, stage0.pidfd);
+          stage0Reaped = true;
+          channel.send(Msg.CONTINUE);
+          break;
+        }
+        case Msg.SECCOMP_FD:
+          closeQuietly(msg.fds[0]);
+          break;
+        case Msg.EXEC_STARTED:
+          execStarted = true;
+          break;
+        case Msg.ERROR:
+          throw initError(op, msg.payload);
+        default:
+          throw new HutchError(op, `unexpected message ${msg.type} from hutch-init`, { step: 'sync' });
       }
-      closeQuietly(stage0.pidfd);
     }
+  } catch (e) {
+    abandon(nativeOps, started, proc, stage0Reaped);
     throw e;
   }
 }

@@ -10,11 +10,11 @@ import type { NativeOps } from '../../addon';
 import type { CgroupMountSource } from '../../plugins/cgroup/manager';
 import { capabilityMask } from '../spec/capabilities';
 import { rootfsPropagationFlags } from '../spec/mount-options';
-import { CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWUSER, NAMESPACE_FLAGS } from '../spec/namespaces';
+import { CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWUSER, NAMESPACE_FLAGS, NAMESPACE_PROC_NAME } from '../spec/namespaces';
 import { RLIMITS, rlimitValue } from '../spec/rlimits';
 import { seccompProgram } from '../spec/seccomp';
 import { sysctlPath } from '../spec/sysctl';
-import type { Hook, Spec } from '../spec/types';
+import type { Hook, Linux, Process, Spec } from '../spec/types';
 import { devLinks, planDevices } from './devices';
 import { planMounts } from './mounts';
 
@@ -67,25 +67,69 @@ function mkdirMount(target: string): PlanMount {
   return { kind: MountKind.Mkdir, target, flags: 0, propagation: 0, attrSet: 0, attrClr: 0, remountLate: false };
 }
 
+/** The parts of a plan that describe the process itself: shared by create and exec. */
+type ProcessPlan = Pick<
+  LaunchPlan,
+  | 'rlimits'
+  | 'oomScoreAdj'
+  | 'personality'
+  | 'args'
+  | 'env'
+  | 'cwd'
+  | 'lookupPath'
+  | 'uid'
+  | 'gid'
+  | 'additionalGids'
+  | 'setgroups'
+  | 'umask'
+  | 'caps'
+  | 'noNewPrivileges'
+  | 'seccomp'
+  | 'consoleSize'
+  | 'preserveFds'
+>;
+
+function processPlan(op: string, proc: Process, linux: Linux, o: { rootless: boolean; preserveFds: number }, nativeOps: Pick<NativeOps, 'compileSeccomp'>): ProcessPlan {
+  const env = proc.env ?? [];
+  const caps = proc.capabilities ?? {};
+  const mask = (set: keyof typeof caps): bigint => capabilityMask(op, `process.capabilities.${set}`, caps[set]);
+  let seccomp: LaunchPlan['seccomp'];
+  if (linux.seccomp) {
+    const s = seccompProgram(op, linux.seccomp);
+    seccomp = { bpf: nativeOps.compileSeccomp(s.program), flags: s.flags, notify: s.notify };
+  }
+  return {
+    rlimits: (proc.rlimits ?? []).map((r) => ({ name: r.type, resource: RLIMITS[r.type], soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
+    oomScoreAdj: proc.oomScoreAdj,
+    personality: linux.personality ? PERSONALITY[linux.personality.domain] : undefined,
+    args: proc.args!,
+    env,
+    cwd: proc.cwd,
+    lookupPath: lookupPath(env),
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    additionalGids: proc.user.additionalGids ?? [],
+    setgroups: !o.rootless,
+    umask: proc.user.umask,
+    caps: { bounding: mask('bounding'), effective: mask('effective'), permitted: mask('permitted'), inheritable: mask('inheritable'), ambient: mask('ambient') },
+    noNewPrivileges: proc.noNewPrivileges === true,
+    seccomp,
+    consoleSize: proc.consoleSize && proc.consoleSize.height && proc.consoleSize.width ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
+    preserveFds: o.preserveFds,
+  };
+}
+
 export function compilePlan(spec: Spec, o: PlanOptions, nativeOps: Pick<NativeOps, 'compileSeccomp'>): LaunchPlan {
   const proc = spec.process!;
   const linux = spec.linux ?? {};
   const ns = namespaces(spec);
   const userNs = (ns.unshareFlags & CLONE_NEWUSER) !== 0 || ns.join.some((j) => j.type === CLONE_NEWUSER);
-  const env = proc.env ?? [];
-  const caps = proc.capabilities ?? {};
-  const mask = (set: keyof typeof caps): bigint => capabilityMask(o.op, `process.capabilities.${set}`, caps[set]);
   const mounts = [
     ...planMounts(spec, { op: o.op, bundle: o.bundle, cgroupSources: o.cgroupSources, cgroupNamespace: (ns.unshareFlags & CLONE_NEWCGROUP) !== 0 }),
     ...devLinks(spec),
     // runc makes a missing working directory
     mkdirMount(proc.cwd),
   ];
-  let seccomp: LaunchPlan['seccomp'];
-  if (linux.seccomp) {
-    const s = seccompProgram(o.op, linux.seccomp);
-    seccomp = { bpf: nativeOps.compileSeccomp(s.program), flags: s.flags, notify: s.notify };
-  }
   return {
     unshareFlags: ns.unshareFlags,
     join: ns.join,
@@ -104,30 +148,53 @@ export function compilePlan(spec: Spec, o: PlanOptions, nativeOps: Pick<NativeOp
     hostname: spec.hostname || undefined,
     domainname: spec.domainname || undefined,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: sysctlPath(key), value })),
-    rlimits: (proc.rlimits ?? []).map((r) => ({ name: r.type, resource: RLIMITS[r.type], soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
-    oomScoreAdj: proc.oomScoreAdj,
-    personality: linux.personality ? PERSONALITY[linux.personality.domain] : undefined,
-    args: proc.args!,
-    env,
-    cwd: proc.cwd,
-    lookupPath: lookupPath(env),
-    uid: proc.user.uid,
-    gid: proc.user.gid,
-    additionalGids: proc.user.additionalGids ?? [],
-    setgroups: !o.rootless,
-    umask: proc.user.umask,
-    caps: { bounding: mask('bounding'), effective: mask('effective'), permitted: mask('permitted'), inheritable: mask('inheritable'), ambient: mask('ambient') },
-    noNewPrivileges: proc.noNewPrivileges === true,
-    seccomp,
+    ...processPlan(o.op, proc, linux, o, nativeOps),
     consoleFd: o.consoleFd,
-    consoleSize: proc.consoleSize && proc.consoleSize.height && proc.consoleSize.width ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
-    preserveFds: o.preserveFds,
     sessionKeyring: o.sessionKeyring,
     loopbackUp: (ns.unshareFlags & CLONE_NEWNET) !== 0,
     hooks: {
       createContainer: (spec.hooks?.createContainer ?? []).map(planHook),
       startContainer: (spec.hooks?.startContainer ?? []).map(planHook),
     },
+  };
+}
+
+export interface ExecPlanOptions {
+  op: string;
+  /** host pid of the container's init: its /proc/<pid>/ns/* are joined */
+  initPid: number;
+  rootfs: string;
+  rootless: boolean;
+  preserveFds: number;
+}
+
+/**
+ * The plan for `exec`: join every namespace the container has (through its init's
+ * /proc/<pid>/ns links, so namespaces it created and ones it joined by path alike),
+ * the pid and time namespaces by the extra fork hutch-init makes; no rootfs work, no
+ * hooks; the container's seccomp filter, the process' own user, caps and limits.
+ */
+export function compileExecPlan(spec: Spec, proc: Process, o: ExecPlanOptions, nativeOps: Pick<NativeOps, 'compileSeccomp'>): LaunchPlan {
+  const linux = spec.linux ?? {};
+  const join = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_FLAGS[n.type], path: `/proc/${o.initPid}/ns/${NAMESPACE_PROC_NAME[n.type]}` }));
+  return {
+    unshareFlags: 0,
+    join,
+    needIdmap: false,
+    setupRootfs: false,
+    rootfs: o.rootfs,
+    rootfsPropagation: 0,
+    rootReadonly: false,
+    noPivot: false,
+    mounts: [],
+    bindDevices: false,
+    devices: [],
+    maskedPaths: [],
+    readonlyPaths: [],
+    sysctls: [],
+    ...processPlan(o.op, proc, linux, o, nativeOps),
+    forkForExec: true,
+    hooks: { createContainer: [], startContainer: [] },
   };
 }
 

@@ -38,6 +38,8 @@ export class SyncChannel {
   private readonly queue: SyncMessage[] = [];
   private waiter?: { resolve: (m: SyncMessage) => void; reject: (e: Error) => void };
   private closedError?: Error;
+  /** true once the other end closed the socket (EOF), as opposed to a read error */
+  ended = false;
   private readonly watch: ExitWatch;
 
   constructor(
@@ -83,6 +85,7 @@ export class SyncChannel {
       }
       if (got === null) break;
       if (got.data.length === 0) {
+        this.ended = true;
         this.fail(new HutchError(this.op, 'hutch-init closed the sync socket', { step: 'sync', kind: 'internal' }));
         return;
       }

@@ -36,6 +36,12 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
+  /**
+   * `run` in the foreground: called when the process has a terminal and there is no
+   * --console-socket, for the console socket end of the caller's relay
+   * (runtime/terminal/relay.ts), which then receives the pty master. The caller closes it.
+   */
+  foregroundConsole?: (spec: Spec) => number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
@@ -71,7 +77,7 @@ function checkTerminal(op: string, spec: Spec, consoleSocket: string | undefined
   }
 }
 
-function connectConsole(op: string, nativeOps: NativeOps, socketPath: string): number {
+export function connectConsole(op: string, nativeOps: NativeOps, socketPath: string): number {
   try {
     if (!fs.statSync(socketPath).isSocket()) throw Object.assign(new Error('not a socket'), { code: 'ENOTSOCK' });
     return nativeOps.connectUnix(socketPath);
@@ -102,7 +108,8 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   let spec = loadBundleSpec(op, bundle);
   debug(`${o.id}: spec loaded and valid`);
   if (o.injectSpec) spec = await o.injectSpec(spec, { id: o.id, bundle });
-  checkTerminal(op, spec, o.consoleSocket);
+  const relayFd = spec.process?.terminal && !o.consoleSocket && o.foregroundConsole ? o.foregroundConsole(spec) : undefined;
+  checkTerminal(op, spec, o.consoleSocket ?? (relayFd !== undefined ? 'relay' : undefined));
   const network = await networkForCreate(op, spec, o.configPath);
 
   const undo = new UndoStack();
@@ -144,6 +151,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     nativeOps.mkfifo(execFifo, 0o622);
     execFifoFd = fs.openSync(execFifo, O_PATH);
     if (o.consoleSocket) consoleFd = connectConsole(op, nativeOps, o.consoleSocket);
+    else consoleFd = relayFd;
     cgroupFd = manager.openForClone?.(cgroup);
     const plan = compilePlan(
       spec,
@@ -209,7 +217,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     await undo.run((what, err) => o.debug?.(`undo ${what}: ${(err as Error).message}`));
     throw e;
   } finally {
-    closeQuietly(consoleFd);
+    if (relayFd === undefined) closeQuietly(consoleFd);
     closeQuietly(execFifoFd);
     closeQuietly(cgroupFd);
     lock.release();

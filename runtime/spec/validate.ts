@@ -11,7 +11,7 @@ import { capabilityMask } from './capabilities';
 import { RLIMITS } from './rlimits';
 import { rootfsPropagationFlags } from './mount-options';
 import { seccompProgram } from './seccomp';
-import { HOOK_STAGES, NAMESPACE_TYPES, type NamespaceType, type Spec } from './types';
+import { HOOK_STAGES, NAMESPACE_TYPES, type NamespaceType, type Process, type Spec } from './types';
 import { checkOciVersion } from './version';
 import { checkSysctls } from './sysctl';
 
@@ -214,4 +214,11 @@ export function validateSpec(op: string, raw: unknown, bundle: string): Spec {
   });
   checkLinux(c, spec);
   return spec as unknown as Spec;
+}
+
+/** Checks a lone `process` document (`exec --process FILE`) and returns it typed. */
+export function validateProcess(op: string, raw: unknown): Process {
+  const c = new Checker(op);
+  checkProcess(c, c.object(raw, 'process'));
+  return raw as Process;
 }
