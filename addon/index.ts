@@ -158,6 +158,10 @@ export interface NativeOps {
   getWindowSize(fd: number): { rows: number; cols: number } | null;
   /** TIOCSWINSZ on a pty (master or slave). */
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /** cfmakeraw on the terminal at `fd`; returns the previous settings (null: not a terminal). */
+  makeRaw(fd: number): Buffer | null;
+  /** Puts back settings makeRaw returned. */
+  restoreTerminal(fd: number, saved: Buffer): void;
   /** A new pty pair [master, slave], close-on-exec, not our controlling terminal. */
   openPty(): [number, number];
   /** Opens `path` read-only with every component resolved inside `root` (openat2 RESOLVE_IN_ROOT). */

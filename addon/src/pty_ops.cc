@@ -1,5 +1,5 @@
 // Terminals: window sizes of a pty (TIOCGWINSZ/TIOCSWINSZ on any fd, which Node only
-// offers for its own stdio), and openPty for callers that need a pty of their own
+// offers for its own stdio), true raw mode and its undoing, and openPty for callers that need a pty of their own
 // (tests driving `docker run -it`, a console receiver).
 #include <napi.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "errno_error.h"
@@ -43,6 +44,35 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// makeRaw(fd): puts the terminal in raw mode as cfmakeraw does (libuv's raw mode keeps
+// output processing, which would turn a container's "\r\n" into "\r\r\n"); returns
+// the previous settings for restoreTerminal, or null when fd is not a terminal.
+Napi::Value MakeRaw(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct termios old {};
+  if (tcgetattr(fd, &old) < 0) {
+    if (errno == ENOTTY || errno == EINVAL) return env.Null();
+    ThrowErrno(env, "tcgetattr", errno);
+  }
+  struct termios raw = old;
+  cfmakeraw(&raw);
+  if (tcsetattr(fd, TCSANOW, &raw) < 0) ThrowErrno(env, "tcsetattr", errno);
+  return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char *>(&old), sizeof old);
+}
+
+// restoreTerminal(fd, saved): back to the settings makeRaw returned.
+Napi::Value RestoreTerminal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> saved = info[1].As<Napi::Buffer<char>>();
+  if (saved.Length() != sizeof(struct termios)) ThrowErrno(env, "tcsetattr", EINVAL);
+  struct termios old;
+  std::memcpy(&old, saved.Data(), sizeof old);
+  if (tcsetattr(fd, TCSANOW, &old) < 0) ThrowErrno(env, "tcsetattr", errno);
+  return env.Undefined();
+}
+
 // openPty(): [master, slave], both close-on-exec; the slave is not our controlling tty.
 Napi::Value OpenPty(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -72,4 +102,6 @@ void InitPtyOps(Napi::Env env, Napi::Object exports) {
   exports.Set("getWindowSize", Napi::Function::New(env, GetWindowSize));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("makeRaw", Napi::Function::New(env, MakeRaw));
+  exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal));
 }

@@ -23,7 +23,9 @@ const DRAIN_AFTER_EXIT_MS = 200;
 export class ConsoleRelay {
   private master = -1;
   private stream?: ttyType.ReadStream;
-  private rawSet = false;
+  /** our terminal's settings before we made it raw */
+  private savedTerminal: Buffer | null = null;
+  private readonly restoreOnExit = (): void => this.restoreTerminal();
   private drained?: Promise<void>;
   private readonly onWinch = (): void => this.copyWindowSize();
   private readonly onInput = (data: Buffer): void => {
@@ -76,9 +78,10 @@ export class ConsoleRelay {
       stream.on('end', () => resolve());
       stream.on('close', () => resolve());
     });
+    // raw as cfmakeraw makes it: the container's terminal does all the processing
     if (process.stdin.isTTY) {
-      process.stdin.setRawMode(true);
-      this.rawSet = true;
+      this.savedTerminal = this.nativeOps.makeRaw(0);
+      process.once('exit', this.restoreOnExit);
     }
     process.stdin.on('data', this.onInput);
     process.stdin.on('error', () => undefined);
@@ -100,14 +103,7 @@ export class ConsoleRelay {
   close(): void {
     process.off('SIGWINCH', this.onWinch);
     process.stdin.off('data', this.onInput);
-    if (this.rawSet) {
-      try {
-        process.stdin.setRawMode(false);
-      } catch {
-        // our terminal went away
-      }
-      this.rawSet = false;
-    }
+    this.restoreTerminal();
     process.stdin.pause();
     if (this.stream) {
       this.stream.destroy();
@@ -126,6 +122,17 @@ export class ConsoleRelay {
     closeQuietly(this.childEnd);
     this.ourEnd = -1;
     this.childEnd = -1;
+  }
+
+  private restoreTerminal(): void {
+    if (!this.savedTerminal) return;
+    try {
+      this.nativeOps.restoreTerminal(0, this.savedTerminal);
+    } catch {
+      // our terminal went away
+    }
+    this.savedTerminal = null;
+    process.off('exit', this.restoreOnExit);
   }
 
   private copyWindowSize(): void {
