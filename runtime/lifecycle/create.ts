@@ -17,7 +17,7 @@ import { closeQuietly } from '../launch/sync-channel';
 import { writeIdMaps } from '../launch/idmap';
 import type { Spec } from '../spec/types';
 import type { ContainerRecord } from '../state/record';
-import { procStat } from '../state/proc';
+import { pidInNamespace, procStat } from '../state/proc';
 import { StateStore } from '../state/store';
 import { writePidFile } from './pid-file';
 import { loadBundleSpec } from './load-spec';
@@ -201,7 +201,9 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
           const creating = ociState({ ...record, pid: started.pid }, 'creating');
           await runHooks(op, 'prestart', spec.hooks?.prestart, creating, bundle);
           await runHooks(op, 'createRuntime', spec.hooks?.createRuntime, creating, bundle);
-          return { createState: JSON.stringify(creating), startState: JSON.stringify(ociState(record, 'created')) };
+          // hooks inside the container see the init's pid there (1 in a new pid namespace), as with runc
+          const inside = { ...record, pid: pidInNamespace(started.pid) };
+          return { createState: JSON.stringify(ociState(inside, 'creating')), startState: JSON.stringify(ociState(inside, 'created')) };
         },
       },
     );

@@ -26,3 +26,14 @@ export function isSameLiveProcess(pid: number, startTime: string): boolean {
   const st = procStat(pid);
   return !!st && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
 }
+
+/** The pid a host process has in its own (innermost) pid namespace: the last NSpid field. */
+export function pidInNamespace(pid: number): number {
+  try {
+    const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const ids = m ? m[1].trim().split(/\s+/) : [];
+    return ids.length ? Number(ids[ids.length - 1]) : pid;
+  } catch {
+    return pid;
+  }
+}
