@@ -35,7 +35,7 @@ const COMMANDS: Record<string, () => Command> = {
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
-  { name: 'root', type: 'string', help: 'root directory for storage of container state (default "/run/hutch")' },
+  { name: 'root', type: 'string', help: 'root directory for storage of container state (default "/run/hutch", or "$XDG_RUNTIME_DIR/hutch" when not root)' },
   { name: 'log', type: 'string', help: 'log file path (default stderr)' },
   { name: 'log-format', type: 'string', help: 'log format: text (default) or json' },
   { name: 'debug', type: 'bool', help: 'enable debug logging' },
@@ -59,6 +59,13 @@ function splitGlobal(argv: string[]): { global: string[]; name?: string; rest: s
   return { global: argv, rest: [] };
 }
 
+/** runc's default: /run/runc, or $XDG_RUNTIME_DIR/runc for an unprivileged user. */
+function defaultRoot(): string {
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (xdg && process.geteuid?.() !== 0) return `${xdg.replace(/\/+$/, '')}/hutch`;
+  return '/run/hutch';
+}
+
 function globalsOf(argv: string[]): { globals: GlobalOptions; help: boolean; version: boolean } {
   const parsed = parseArgs('', argv, GLOBAL_FLAGS);
   const format = flagString(parsed, 'log-format') ?? 'text';
@@ -67,7 +74,7 @@ function globalsOf(argv: string[]): { globals: GlobalOptions; help: boolean; ver
   }
   return {
     globals: {
-      root: flagString(parsed, 'root') ?? '/run/hutch',
+      root: flagString(parsed, 'root') ?? defaultRoot(),
       log: flagString(parsed, 'log'),
       logFormat: format,
       debug: flagBool(parsed, 'debug'),

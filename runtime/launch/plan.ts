@@ -16,6 +16,7 @@ import { seccompProgram } from '../spec/seccomp';
 import { sysctlPath } from '../spec/sysctl';
 import type { Hook, Linux, Process, Spec } from '../spec/types';
 import { devLinks, planDevices } from './devices';
+import { setgroupsDenied } from './idmap';
 import { planMounts } from './mounts';
 
 export interface PlanOptions {
@@ -89,7 +90,8 @@ type ProcessPlan = Pick<
   | 'preserveFds'
 >;
 
-function processPlan(op: string, proc: Process, linux: Linux, o: { rootless: boolean; preserveFds: number }, nativeOps: Pick<NativeOps, 'compileSeccomp'>): ProcessPlan {
+function processPlan(op: string, spec: Spec, proc: Process, o: { rootless: boolean; preserveFds: number }, nativeOps: Pick<NativeOps, 'compileSeccomp'>): ProcessPlan {
+  const linux: Linux = spec.linux ?? {};
   const env = proc.env ?? [];
   const caps = proc.capabilities ?? {};
   const mask = (set: keyof typeof caps): bigint => capabilityMask(op, `process.capabilities.${set}`, caps[set]);
@@ -109,7 +111,7 @@ function processPlan(op: string, proc: Process, linux: Linux, o: { rootless: boo
     uid: proc.user.uid,
     gid: proc.user.gid,
     additionalGids: proc.user.additionalGids ?? [],
-    setgroups: !o.rootless,
+    setgroups: !setgroupsDenied(spec, o.rootless),
     umask: proc.user.umask,
     caps: { bounding: mask('bounding'), effective: mask('effective'), permitted: mask('permitted'), inheritable: mask('inheritable'), ambient: mask('ambient') },
     noNewPrivileges: proc.noNewPrivileges === true,
@@ -148,7 +150,7 @@ export function compilePlan(spec: Spec, o: PlanOptions, nativeOps: Pick<NativeOp
     hostname: spec.hostname || undefined,
     domainname: spec.domainname || undefined,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: sysctlPath(key), value })),
-    ...processPlan(o.op, proc, linux, o, nativeOps),
+    ...processPlan(o.op, spec, proc, o, nativeOps),
     consoleFd: o.consoleFd,
     sessionKeyring: o.sessionKeyring,
     loopbackUp: (ns.unshareFlags & CLONE_NEWNET) !== 0,
@@ -192,7 +194,7 @@ export function compileExecPlan(spec: Spec, proc: Process, o: ExecPlanOptions, n
     maskedPaths: [],
     readonlyPaths: [],
     sysctls: [],
-    ...processPlan(o.op, proc, linux, o, nativeOps),
+    ...processPlan(o.op, spec, proc, o, nativeOps),
     forkForExec: true,
     hooks: { createContainer: [], startContainer: [] },
   };

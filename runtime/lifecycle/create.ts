@@ -23,6 +23,7 @@ import { writePidFile } from './pid-file';
 import { loadBundleSpec } from './load-spec';
 import { networkForCreate } from './network';
 import { nowRfc3339Nano, ociState } from './oci-state';
+import { createCgroupOrSkip, type RootlessMode } from './rootless-cgroup';
 import { UndoStack } from './undo';
 
 /** O_PATH (not in fs.constants): an fd that names the fifo without opening it. */
@@ -53,6 +54,9 @@ export interface CreateOptions {
   configPath?: string;
   /** Edits the validated spec before anything is built (spec injectors). */
   injectSpec?: (spec: Spec, context: { id: string; bundle: string }) => Promise<Spec>;
+  /** --rootless: whether cgroup permission errors are tolerated (default auto: when not root) */
+  rootlessMode?: RootlessMode;
+  warn?: (msg: string) => void;
   debug?: (msg: string) => void;
 }
 
@@ -134,25 +138,24 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   let init: InitProcess | undefined;
   try {
     const manager: CgroupManager = defaultCgroupManager();
-    const cgroup: CgroupHandle = await manager.create({
-      id: o.id,
-      cgroupsPath: spec.linux?.cgroupsPath,
-      resources: spec.linux?.resources,
-      devices: spec.linux?.devices,
-      rootless: record.rootless,
-      debug: o.debug,
-    });
-    undo.push('remove cgroup', () => manager.destroy(cgroup));
-    record.cgroup = cgroup;
+    const cgroup: CgroupHandle | undefined = await createCgroupOrSkip(
+      manager,
+      { id: o.id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices, rootless: record.rootless, debug: o.debug },
+      { mode: o.rootlessMode ?? 'auto', rootless: record.rootless, warn: o.warn, debug: o.debug },
+    );
+    if (cgroup) {
+      undo.push('remove cgroup', () => manager.destroy(cgroup));
+      record.cgroup = cgroup;
+    }
     store.write(record);
-    debug(`${o.id}: cgroup ${cgroup.path} created`);
+    debug(cgroup ? `${o.id}: cgroup ${cgroup.path} created` : `${o.id}: no cgroup`);
 
     const execFifo = store.execFifoPath(o.id);
     nativeOps.mkfifo(execFifo, 0o622);
     execFifoFd = fs.openSync(execFifo, O_PATH);
     if (o.consoleSocket) consoleFd = connectConsole(op, nativeOps, o.consoleSocket);
     else consoleFd = relayFd;
-    cgroupFd = manager.openForClone?.(cgroup);
+    cgroupFd = cgroup ? manager.openForClone?.(cgroup) : undefined;
     const plan = compilePlan(
       spec,
       {
@@ -161,7 +164,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
         rootfs: record.rootfs,
         noPivot: o.noPivot === true,
         preserveFds: o.preserveFds ?? 0,
-        cgroupSources: manager.mountSources(cgroup),
+        cgroupSources: cgroup ? manager.mountSources(cgroup) : [],
         rootless: record.rootless,
         sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`,
       },
@@ -176,7 +179,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
       {
         beforePlan: async (pid) => {
           debug(`${o.id}: hutch-init started, pid ${pid}`);
-          if (cgroupFd === undefined) await manager.attach(cgroup, pid);
+          if (cgroup && cgroupFd === undefined) await manager.attach(cgroup, pid);
           debug(`${o.id}: pid ${pid} in its cgroup`);
         },
         writeIdMaps: async (pid) => writeIdMaps(op, pid, spec),

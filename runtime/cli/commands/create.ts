@@ -3,6 +3,7 @@ import { flagBool, flagInt, flagString, type FlagSpec } from '../args';
 import { requireId, type Command, type CommandContext } from '../command';
 import { createContainer } from '../../lifecycle/create';
 import { injectSpec } from '../../../plugins/inject';
+import { checkRootlessMode } from '../../lifecycle/rootless-cgroup';
 
 export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'bundle', short: 'b', type: 'string', help: 'path to the root of the bundle directory (default: current directory)' },
@@ -23,6 +24,8 @@ export function createOptions(op: string, ctx: CommandContext) {
     noPivot: flagBool(ctx.args, 'no-pivot'),
     noNewKeyring: flagBool(ctx.args, 'no-new-keyring'),
     preserveFds: flagInt(op, ctx.args, 'preserve-fds') ?? 0,
+    rootlessMode: checkRootlessMode(ctx.globals.rootless),
+    warn: (m: string) => ctx.log.warn(m),
     debug: (m: string) => ctx.log.debug(m),
     configPath: ctx.globals.config,
     // spec injectors (hooks.d, CDI, GPU, the user's): configuration from --config / HUTCH_CONFIG
