@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HUTCH_BIN, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxImage } from '../fixtures/oci-image';
-import { CONTAINERD, Containerd, CTR, waitUntil, type Run } from '../fixtures/peers';
+import { CONTAINERD, Containerd, CTR, removeParentCgroup, waitUntil, type Run } from '../fixtures/peers';
 
 const available = fs.existsSync(CONTAINERD) && fs.existsSync(CTR);
 const work = tempDir('oci-containerd');
@@ -54,6 +54,8 @@ describe("containerd's runc shim with BinaryName = hutch", { skip: !available &&
     for (const c of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'delete', c]);
     ctr(['image', 'rm', image]);
     await daemon.stop();
+    // the shim's cgroupsPath is /<namespace>/<id>: the namespace's parent cgroup is ours
+    removeParentCgroup(namespace);
   });
 
   it('ctr run --rm: output and exit status, through hutch', () => {

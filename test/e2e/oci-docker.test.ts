@@ -12,13 +12,15 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HUTCH_BIN, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxImage } from '../fixtures/oci-image';
-import { DOCKER, DOCKERD, Dockerd, waitUntil } from '../fixtures/peers';
+import { DOCKER, DOCKERD, Dockerd, parentCgroupExists, removeParentCgroup, waitUntil } from '../fixtures/peers';
 import { spawnInPty } from '../fixtures/terminal';
 
 const available = fs.existsSync(DOCKERD) && fs.existsSync(DOCKER);
 const work = tempDir('oci-docker');
 const image = `hutch-busybox:${RUN_ID}`;
 const daemon = new Dockerd(path.join(work, 'd'));
+/** Docker puts containers under /docker in every hierarchy and leaves it there */
+const dockerCgroupExisted = parentCgroupExists('docker');
 let n = 0;
 
 /** hutch commands that come with the full cgroup manager (issue 3): Docker's pause, top, update need them. */
@@ -54,6 +56,7 @@ describe('Docker 20.10 with --runtime hutch', { skip: !available && 'Docker 20.1
 
   after(async () => {
     await daemon.stop();
+    if (!dockerCgroupExisted) removeParentCgroup('docker');
   });
 
   it('run --rm: output, exit status, removal, hutch as the runtime', () => {

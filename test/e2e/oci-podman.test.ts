@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HUTCH_BIN, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxImage } from '../fixtures/oci-image';
-import { PODMAN, removeTree, run, waitUntil, type Run } from '../fixtures/peers';
+import { parentCgroupExists, PODMAN, removeParentCgroup, removeTree, run, waitUntil, type Run } from '../fixtures/peers';
 
 const available = fs.existsSync(PODMAN);
 const work = tempDir('oci-podman');
@@ -23,6 +23,8 @@ let n = 0;
 const conf = path.join(work, 'containers.conf');
 const hutchRoot = '/run/hutch';
 const hutchRootExisted = fs.existsSync(hutchRoot);
+/** podman with cgroupfs puts containers (and conmon) under /libpod_parent and leaves it there */
+const libpodCgroupExisted = parentCgroupExists('libpod_parent');
 
 function podman(args: string[], input?: string): Run {
   return run(
@@ -70,6 +72,7 @@ describe('podman with --runtime hutch', { skip: !available && 'podman is not ins
     if (ids.length) podman(['rm', '-f', '-t', '0', ...ids]);
     podman(['rmi', '-a', '-f']);
     removeTree(work);
+    if (!libpodCgroupExisted) removeParentCgroup('libpod_parent');
     if (!hutchRootExisted) {
       try {
         fs.rmdirSync(hutchRoot); // only when empty: other containers' state is not ours
