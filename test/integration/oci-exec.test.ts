@@ -5,7 +5,7 @@
  * start); paused and stopped containers; bad input leaves nothing running.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -190,6 +190,37 @@ describe('exec', () => {
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr.trim().split('\n').length, 1, 'one line');
     assert.match(errorMessage(missing.stderr), /container "t\w+-nope" does not exist/);
+  });
+
+  it('passes --preserve-fds, joins a --cgroup sub-cgroup, and forwards signals in the foreground', async () => {
+    const c = running('fds');
+    const file = path.join(work, `${c.id}-fd3.txt`);
+    fs.writeFileSync(file, 'through fd 3\n');
+    const fd = fs.openSync(file, 'r');
+    const r = spawnSync(HUTCH_BIN, ['--root', root, 'exec', '--preserve-fds', '1', c.id, 'sh', '-c', 'cat <&3; ls /proc/self/fd | wc -l'], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
+    fs.closeSync(fd);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'through fd 3\n5\n', 'fds 0-3 and the one ls opened: nothing else leaked in');
+
+    const sub = `/sys/fs/cgroup/memory/hutch/${c.id}/sub`;
+    fs.mkdirSync(sub);
+    try {
+      const inSub = hutch(root, ['exec', '--cgroup', 'memory:sub', c.id, 'sh', '-c', 'grep -E ":(memory|pids):" /proc/self/cgroup']);
+      assert.equal(inSub.code, 0, inSub.stderr);
+      assert.match(inSub.stdout, new RegExp(`:memory:/hutch/${c.id}/sub\n`));
+      assert.match(inSub.stdout, new RegExp(`:pids:/hutch/${c.id}\n`), 'other controllers: the container\'s own cgroup');
+    } finally {
+      fs.rmdirSync(sub);
+    }
+
+    const child = spawn(HUTCH_BIN, ['--root', root, 'exec', c.id, 'sh', '-c', 'trap "echo got TERM; exit 9" TERM; echo ready; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    for (let i = 0; i < 1000 && !out.includes('ready'); i++) await new Promise((res) => setTimeout(res, 10));
+    child.kill('SIGTERM');
+    const code = await new Promise((res) => child.on('close', res));
+    assert.equal(code, 9);
+    assert.match(out, /got TERM/);
   });
 
   it('execs in a created container before start', () => {
