@@ -104,6 +104,16 @@ describe('terminals', () => {
       assert.match(session.output, /40 120\r\n/);
       session.write('sleep 1000\n');
       await session.waitFor(/sleep 1000\r\n/);
+      // ^C only once sleep runs: while the shell still edits its line, ^C is just a character
+      const init = JSON.parse(hutch(root, ['state', id]).stdout).pid;
+      const sleeping = (): boolean =>
+        fs
+          .readFileSync(`/proc/${init}/task/${init}/children`, 'utf8')
+          .split(' ')
+          .filter(Boolean)
+          .some((c) => fs.existsSync(`/proc/${c}/comm`) && fs.readFileSync(`/proc/${c}/comm`, 'utf8') === 'sleep\n');
+      for (let i = 0; i < 1000 && !sleeping(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(sleeping(), 'sleep runs in the foreground of the container\'s terminal');
       session.write('\x03'); // ^C, raw: the container's terminal turns it into SIGINT
       session.write('echo after-interrupt\n');
       await session.waitFor(/\r\nafter-interrupt\r\n/);
