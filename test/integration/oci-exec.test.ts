@@ -218,8 +218,11 @@ describe('exec', () => {
     child.stdout.on('data', (d: Buffer) => (out += d));
     for (let i = 0; i < 1000 && !out.includes('ready'); i++) await new Promise((res) => setTimeout(res, 10));
     child.kill('SIGTERM');
-    const code = await new Promise((res) => child.on('close', res));
+    // 'exit', not 'close': should hutch die, the program would still hold the pipe
+    const closed = new Promise((res) => child.on('close', res));
+    const code = await new Promise((res) => child.on('exit', res));
     assert.equal(code, 9);
+    await closed; // hutch waited for the program, so its end of the pipe is closed too
     assert.match(out, /got TERM/);
   });
 

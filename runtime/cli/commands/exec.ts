@@ -33,20 +33,44 @@ function execFlags(args: ParsedArgs): ExecFlags {
   };
 }
 
-/** Waits for the process (our child), forwarding signals to it; 128+N when killed. */
-async function waitForeground(pidfd: number): Promise<number> {
-  const nativeOps = native();
-  const exited = new Promise<ExitStatus | null>((resolve) => nativeOps.watchExit(pidfd, true, resolve));
-  const forward = (sig: NodeJS.Signals): void => {
+/**
+ * Forwards our signals to the process. Installed before the process starts, so a
+ * signal that arrives while it is being started is held and delivered once its pidfd
+ * is known (a caller may signal us as soon as the program shows signs of life).
+ */
+class SignalForwarder {
+  private pidfd?: number;
+  private readonly held: NodeJS.Signals[] = [];
+  private readonly forward = (sig: NodeJS.Signals): void => {
+    if (this.pidfd === undefined) this.held.push(sig);
+    else this.send(sig);
+  };
+
+  constructor() {
+    for (const s of FORWARDED) process.on(s, this.forward);
+  }
+
+  attach(pidfd: number): void {
+    this.pidfd = pidfd;
+    for (const sig of this.held.splice(0)) this.send(sig);
+  }
+
+  close(): void {
+    for (const s of FORWARDED) process.off(s, this.forward);
+  }
+
+  private send(sig: NodeJS.Signals): void {
     try {
-      nativeOps.pidfdSendSignal(pidfd, os.constants.signals[sig]);
+      native().pidfdSendSignal(this.pidfd!, os.constants.signals[sig]);
     } catch {
       // already exited
     }
-  };
-  for (const s of FORWARDED) process.on(s, forward);
-  const status = await exited;
-  for (const s of FORWARDED) process.off(s, forward);
+  }
+}
+
+/** Waits for the process (our child); 128+N when killed. */
+async function waitForeground(pidfd: number): Promise<number> {
+  const status = await new Promise<ExitStatus | null>((resolve) => native().watchExit(pidfd, true, resolve));
   closeQuietly(pidfd);
   if (!status) return 255;
   return status.code ?? 128 + (status.signal ?? 0);
@@ -83,6 +107,7 @@ export const command: Command = {
     const nativeOps = native();
     // A foreground terminal is relayed by us: decided once the process is known.
     let relay: ConsoleRelay | undefined;
+    const signals = detach ? undefined : new SignalForwarder();
     try {
       const proc = await execInContainer({
         root: ctx.globals.root,
@@ -107,11 +132,14 @@ export const command: Command = {
         return 0;
       }
       relay?.attach('exec');
+      signals?.attach(proc.pidfd);
       const code = await waitForeground(proc.pidfd);
+      signals?.close();
       await relay?.finish();
       return code;
     } catch (e) {
       relay?.close();
+      signals?.close();
       if (e instanceof ExecLaunchError) {
         ctx.log.error(e.message);
         if (ctx.log.toFile) process.stderr.write(`${e.message}\n`);
