@@ -89,6 +89,7 @@ export const Msg = {
   CREATED: 9,
   ERROR: 10,
   EXEC_STARTED: 11,
+  CGROUP_READY: 12,
 } as const;
 
 /**

@@ -3,7 +3,7 @@
  * timestamps (exited_at, an Envelope's timestamp) are non-nullable: always send one;
  * GO_ZERO_TIME is what Go means by "no time".
  */
-import Long from 'long';
+import Long = require('long');
 
 export interface TimestampValue {
   seconds: Long;

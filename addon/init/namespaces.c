@@ -85,9 +85,14 @@ static void write_time_offsets(const char *offsets) {
 void ns_enter(struct plan *plan) {
   join_all(plan);
   if (plan->unshare_flags & CLONE_NEWUSER) create_user_ns(plan);
-  uint64_t rest = plan->unshare_flags & ~(uint64_t)CLONE_NEWUSER;
+  /* The parent attaches us to the cgroup meanwhile (a v1 attach waits for an RCU grace
+   * period): namespaces are made while it does, except the cgroup namespace, whose root
+   * is our cgroup at the time. Nothing of the container runs before the clone below. */
+  uint64_t rest = plan->unshare_flags & ~(uint64_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
   if (rest && unshare((int)rest) < 0) fail("unshare", errno, "create namespaces (flags 0x%llx)", (unsigned long long)rest);
   if (plan->timens_offsets) write_time_offsets(plan->timens_offsets);
+  free(sync_expect(MSG_CGROUP_READY, NULL));
+  if ((plan->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) fail("unshare", errno, "create cgroup namespace");
 }
 
 pid_t ns_spawn_init(struct plan *plan) {

@@ -126,5 +126,8 @@
 #define MSG_CREATED 9         /* child -> parent: waiting on exec.fifo */
 #define MSG_ERROR 10          /* child -> parent: i32 errno, step\0, detail\0 */
 #define MSG_EXEC_STARTED 11   /* child -> parent (exec): about to execve */
+#define MSG_CGROUP_READY 12   /* parent -> child: the first process is in its cgroup; it may now clone
+                               * the container's process (sent whenever the attach is done, so it may
+                               * arrive while stage 0 waits for IDMAP_DONE) */
 
 #endif

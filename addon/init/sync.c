@@ -57,16 +57,35 @@ void sync_send_fd(uint32_t type, int fd) {
   }
 }
 
+/* MSG_CGROUP_READY comes whenever the parent's cgroup attach finishes: kept if it
+ * arrives while we wait for something else. */
+static int cgroup_ready_seen;
+
 uint8_t *sync_expect(uint32_t type, uint32_t *len) {
-  uint32_t header[2];
-  read_all(header, sizeof header);
-  if (header[0] != type) fail("sync", EPROTO, "expected message %u from parent, got %u", type, header[0]);
-  uint8_t *data = malloc((size_t)header[1] + 1);
-  if (!data) fail("sync", ENOMEM, "out of memory");
-  read_all(data, header[1]);
-  data[header[1]] = 0;
-  if (len) *len = header[1];
-  return data;
+  if (type == MSG_CGROUP_READY && cgroup_ready_seen) {
+    uint8_t *none = calloc(1, 1);
+    if (!none) fail("sync", ENOMEM, "out of memory");
+    if (len) *len = 0;
+    return none;
+  }
+  for (;;) {
+    uint32_t header[2];
+    read_all(header, sizeof header);
+    uint8_t *data = malloc((size_t)header[1] + 1);
+    if (!data) fail("sync", ENOMEM, "out of memory");
+    read_all(data, header[1]);
+    data[header[1]] = 0;
+    if (header[0] == type) {
+      if (len) *len = header[1];
+      return data;
+    }
+    free(data);
+    if (header[0] == MSG_CGROUP_READY) {
+      cgroup_ready_seen = 1;
+      continue;
+    }
+    fail("sync", EPROTO, "expected message %u from parent, got %u", type, header[0]);
+  }
 }
 
 void sync_detach(void) {

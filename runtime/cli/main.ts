@@ -131,6 +131,7 @@ export async function runCli(argv: string[]): Promise<number> {
       });
     }
     const command = load();
+    log.debug(`hutch ${split.name}: command loaded`);
     // help only for hutch's own flags: after "--" the words belong to someone else (wrap)
     const own = split.rest.indexOf('--') >= 0 ? split.rest.slice(0, split.rest.indexOf('--')) : split.rest;
     if (own.includes('--help') || own.includes('-h')) {

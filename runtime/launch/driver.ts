@@ -90,6 +90,25 @@ function startInit(op: string, nativeOps: NativeOps, plan: LaunchPlan, io: Launc
   return { stage0, channel: new SyncChannel(parentEnd, nativeOps, op) };
 }
 
+/**
+ * Puts stage 0 in its cgroup while it makes namespaces: a v1 attach waits in the kernel
+ * for an RCU grace period (~10 ms), stage 0 has its own ~5 ms of namespace work, and it
+ * clones the container's process only after MSG_CGROUP_READY. The attach runs on the
+ * thread pool, so the event loop keeps answering (id maps) meanwhile.
+ */
+function attachWhileItWorks(channel: SyncChannel, attach: () => Promise<void>): void {
+  attach().then(
+    () => {
+      try {
+        channel.send(Msg.CGROUP_READY);
+      } catch {
+        // hutch-init is gone: the message loop reports why
+      }
+    },
+    (e: unknown) => channel.abort(e instanceof Error ? e : new Error(String(e))),
+  );
+}
+
 /** After a failure: kill and reap what was started (the init or exec'd process, and stage 0). */
 function abandon(nativeOps: NativeOps, started: Started, init: InitProcess | undefined, stage0Reaped: boolean): void {
   started.channel.close();
@@ -119,8 +138,8 @@ export async function launchInit(op: string, nativeOps: NativeOps, plan: LaunchP
   let init: InitProcess | undefined;
   let stage0Reaped = false;
   try {
-    await handlers.beforePlan(stage0.pid);
     channel.send(Msg.PLAN, encodePlan(plan));
+    attachWhileItWorks(channel, () => handlers.beforePlan(stage0.pid));
     for (;;) {
       const msg = await channel.next();
       switch (msg.type) {
@@ -179,8 +198,8 @@ export async function launchExec(op: string, nativeOps: NativeOps, plan: LaunchP
   let stage0Reaped = false;
   let execStarted = false;
   try {
-    await handlers.beforePlan(stage0.pid);
     channel.send(Msg.PLAN, encodePlan(plan));
+    attachWhileItWorks(channel, () => handlers.beforePlan(stage0.pid));
     for (;;) {
       let msg;
       try {

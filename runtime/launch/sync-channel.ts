@@ -112,6 +112,11 @@ export class SyncChannel {
     }
   }
 
+  /** Fails the waiting (and every later) next() with `err`: the parent gave up. */
+  abort(err: Error): void {
+    this.fail(err);
+  }
+
   private fail(err: Error): void {
     this.closedError = err;
     this.watch.close();

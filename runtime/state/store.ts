@@ -128,9 +128,18 @@ export class StateStore {
     fs.renameSync(tmp, file);
   }
 
-  /** Removes the container's directory (and everything in it). */
+  /** Removes the container's directory (and everything in it: a few plain files). */
   remove(id: string): void {
-    fs.rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const name of names) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    fs.rmdirSync(dir);
   }
 
   list(): string[] {

@@ -10,7 +10,7 @@
  */
 import * as net from 'node:net';
 
-import Long from 'long';
+import Long = require('long');
 
 import { ttrpc } from '../../proto/gen/ttrpc';
 import { encodeHeader, FrameReader, MESSAGE_LENGTH_MAX, MessageType, type Frame, type FrameHeader } from './frame';

@@ -3,7 +3,7 @@
  * (`BinaryName`, which `ctr run --runc-binary` sets): a private containerd, an OCI
  * image archive of busybox imported with ctr, then ctr run, task exec, kill, delete.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';

@@ -5,7 +5,7 @@
  * logs, stop, kill, stats, pause/unpause, top, update, resource limits, the security
  * options, the network modes.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -6,7 +6,7 @@
  * --runtime-flag out of the `delete` it runs after a container exits.
  * podman's default rlimits need CAP_SYS_RESOURCE, which root lacks here: --ulimit.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';

@@ -2,7 +2,7 @@
  * Our event publisher against the real containerd 1.6: events forwarded over its
  * ttrpc socket show up in `ctr events`, decoded, in order, in our namespace.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 

@@ -4,7 +4,7 @@
  * 20 containers at once, a shim killed under a running container, large output —
  * each leaving no shim, socket, mount, cgroup or process behind.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

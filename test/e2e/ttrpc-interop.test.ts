@@ -3,7 +3,7 @@
  * unary calls, status codes, the 4 MiB limit and a server that closes the connection
  * on Shutdown. (containerd's client against our server is test/e2e/shim-contract.)
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';

@@ -3,7 +3,7 @@
 // stand-in NVIDIA driver tree (nodes with the NVIDIA major 195, libraries built here);
 // the GPU hook under plain runc; `hutch cdi generate` consumed through CDI; broken
 // input that must leave nothing behind; and nvidia-smi where a real GPU exists.
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -3,7 +3,7 @@
  * error naming the setting, and leaves nothing half-made — no bridge, veth, rule,
  * address, port claim, record, pin or cache.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';

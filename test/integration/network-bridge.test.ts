@@ -5,7 +5,7 @@
  * masqueraded egress to an upstream namespace the test makes, and a teardown that
  * leaves no link, rule, address or file.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';

@@ -5,7 +5,7 @@
  * CNI protocol itself (environment, stdin, prevResult chaining, capabilities,
  * reverse DEL with the cached result) seen by a recording plugin the test writes.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';

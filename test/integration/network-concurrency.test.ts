@@ -3,7 +3,7 @@
  * separate processes at once, and setups killed midway (SIGKILL at each step) or
  * namespaces that vanish, whose leftovers teardown and reclaim clean.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -4,7 +4,7 @@
  * seccomp; exit statuses (foreground, detached, 255 for a program that cannot
  * start); paused and stopped containers; bad input leaves nothing running.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -4,7 +4,7 @@
  * runtime's, when absent) and its timeout. A failing creation-time hook fails create
  * and leaves nothing behind; poststart and poststop failures are logged, not fatal.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -7,7 +7,7 @@
  * entering binary run again and wait), and again after it exited through a kept fd.
  * Also: masked paths stay masked and /proc/sys stays read-only for exec'd processes.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';

@@ -4,7 +4,7 @@
  * does; and `run`/`exec` in the foreground relaying the pty themselves: raw input,
  * window size (at start and on SIGWINCH), ^C, exit status.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';

@@ -6,7 +6,7 @@
  * writes, state under $XDG_RUNTIME_DIR/hutch, no cgroup and a message saying what
  * that skips, several ids mapped through newuidmap/newgidmap.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

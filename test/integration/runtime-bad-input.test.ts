@@ -2,7 +2,7 @@
  * Bad input to create/run: one error line naming the JSON path or flag, exit status
  * 1, and nothing left behind (state dir, cgroup, mounts, processes).
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';

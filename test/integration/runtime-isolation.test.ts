@@ -2,7 +2,7 @@
  * What a process inside a hutch container sees: its own namespaces, hostname, PID 1,
  * mounts, read-only and masked paths, seccomp, capabilities, rlimits, user, env, cwd.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';

@@ -2,7 +2,7 @@
  * The OCI lifecycle through the hutch CLI against busybox bundles: create → state →
  * start → kill → delete, runc's default config.json, exit codes, stdio, pid files.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -4,7 +4,7 @@
  * host's 127.0.0.1; `hutch state` shows the address; delete leaves no veth, rule or
  * allocation.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';

@@ -5,7 +5,7 @@
  * goes through it, Shutdown and SIGTERM end it and remove the socket. And the ttrpc
  * server refuses a peer of another user (SO_PEERCRED), which needs root to set up.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';

@@ -3,7 +3,7 @@
  * files standing in for cgroup directories (which files exist is what the planners
  * look at; the kernel's side is covered by the integration and v2 tiers).
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';

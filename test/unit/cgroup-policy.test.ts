@@ -3,7 +3,7 @@
  * runc's conversions, the device rule fold (kernel v1 semantics) and its v1/eBPF
  * forms, the update merge, and the output shapes of ps and events.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 import { blkioWeightToIoWeight, formatCpuList, pageSizeBytes, pageSizeName, parseCpuList, sharesToWeight, swapMaxV2 } from '../../plugins/cgroup/convert';
 import { allows, bpfRules, effectiveRules, emulate, parseDevicesList, v1Transition } from '../../plugins/cgroup/devices';

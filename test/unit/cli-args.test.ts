@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 import { flagBool, flagList, flagString, parseArgs, type FlagSpec } from '../../runtime/cli/args';
 import { parseSignal } from '../../runtime/lifecycle/signals';

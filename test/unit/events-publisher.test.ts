@@ -3,7 +3,7 @@
  * Forward method (containerd itself is in test/e2e/shim-events.test.ts): order,
  * retries, reconnection, per-call timeout.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';

@@ -1,7 +1,7 @@
 // CDI: spec file validation (unknown fields, versions, names), the edit rules on golden
 // specs, directory priority and conflicts, and device requests by annotation. The
 // stand-in host device is /dev/null (char 1:3), which every machine has.
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';

@@ -1,7 +1,7 @@
 // The configuration file (validation errors name the file and key), per-container
 // annotations, the registry, user plugins (the README's example, and broken ones), and
 // the injectSpec entry point's fast path.
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

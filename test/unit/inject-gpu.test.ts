@@ -2,7 +2,7 @@
 // hook's plan, and `cdi generate`'s output. No root: the stand-in device nodes here
 // are symlinks to /dev/null and /dev/zero (the integration tests use mknod with the
 // NVIDIA major, 195).
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';

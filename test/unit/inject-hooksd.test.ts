@@ -1,6 +1,6 @@
 // hooks.d injector: each `when` rule and stage, precedence and order, legacy 0.1.0 files,
 // and clear errors for invalid files — golden specs, no root needed.
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';

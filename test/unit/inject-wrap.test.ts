@@ -1,5 +1,5 @@
 // hutch wrap: reading runc-style command lines (the command, bundle, id, log, preserved fds).
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 import { parseRuntimeArgs } from '../../runtime/wrap';
 

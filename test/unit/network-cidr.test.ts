@@ -1,5 +1,5 @@
 /** IPv4 subnet parsing and overlap, the bridge's iptables rules, the host route table reader. */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 import { broadcastOf, formatIpv4, formatSubnet, overlaps, parseIpv4, parseSubnet } from '../../plugins/network/cidr';
 import { chains, networkRules, portRules } from '../../plugins/network/bridge/rules';

@@ -1,5 +1,5 @@
 /** Address allocation from the bridge pool, on a state directory of the test's own. */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseIpv4, parseSubnet } from '../../plugins/network/cidr';

@@ -1,5 +1,5 @@
 /** Route-netlink message encoding and decoding (no socket: the bytes only). */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 import { delLink, newAddress4, newLink, newRoute4, parseLink, RTM_NEWLINK } from '../../plugins/network/netlink/rtnetlink';
 

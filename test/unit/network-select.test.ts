@@ -1,5 +1,5 @@
 /** Choosing a network plugin from annotations and configuration; parsing io.hutch.ports. */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 import { networkConfigOf, networkPluginByName, networkPluginFor, networkPluginName, parseNetworkSelection } from '../../plugins/network/select';
 import { parseConfig, pluginFor } from '../../plugins/config';

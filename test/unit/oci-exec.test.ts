@@ -3,7 +3,7 @@
  * file, users by name, the environment, the exec plan, sub-cgroups; and the rootless
  * decisions (which id maps need the setuid helpers, what running without a cgroup skips).
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

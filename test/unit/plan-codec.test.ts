@@ -1,5 +1,5 @@
 /** The TypeScript encoder and hutch-init's decoder must agree on every number. */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';

@@ -4,10 +4,10 @@
  * int64 as ten bytes), so a wrong field number or type shows up here and not as a
  * silent misreading in containerd.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 
-import Long from 'long';
+import Long = require('long');
 
 import { io } from '../../proto/gen/cgroups';
 import { containerd as ev } from '../../proto/gen/events';

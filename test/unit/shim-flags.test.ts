@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 
 import { goJoin } from '../../shim/cli/address';

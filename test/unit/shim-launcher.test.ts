@@ -5,7 +5,7 @@
  * stub (HUTCH_NODE) that reports how it was called, so a fallback cannot pass for an
  * answer.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';

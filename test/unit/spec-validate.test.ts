@@ -1,5 +1,5 @@
 /** Validation errors name the JSON path; the plan compiles the spec's numbers. */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';

@@ -2,7 +2,7 @@
  * Our ttrpc server and client against each other, and the server against a raw
  * socket where the client would not misbehave (even stream ids, oversized frames).
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { describe, it } from 'node:test';
 
 import { encodeFrame, FrameReader, HEADER_LENGTH, MESSAGE_LENGTH_MAX, type Frame, type FrameHeader } from '../../shim/ttrpc/frame';

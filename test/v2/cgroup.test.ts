@@ -3,7 +3,7 @@
  * cgroup v2 guest (../shared/tools/cgroup2-vm), where the controllers are cgroup2's,
  * devices are an eBPF program and the freezer is cgroup.freeze.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { it } from 'node:test';
 import { hostLayout } from '../../plugins/cgroup/hierarchy';
 import { cgroupSuite } from '../fixtures/cgroup-suite';

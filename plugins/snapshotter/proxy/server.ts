@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as grpcTypes from '@grpc/grpc-js';
-import Long from 'long';
+import Long = require('long');
 import { HutchError, type ErrorKind } from '../../../runtime/errors';
 import { containerd, google } from '../../../proto/gen/snapshots';
 import type { Mount, SnapshotInfo, Snapshotter } from '../snapshotter';
