@@ -6,67 +6,27 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "poll_watch.h"
 
 namespace {
 
-class FdWatch : public Napi::ObjectWrap<FdWatch> {
+class FdWatch : public PollWatch<FdWatch> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "FdWatch",
-                       {InstanceMethod("close", &FdWatch::Close), InstanceMethod("ref", &FdWatch::LoopRef),
-                        InstanceMethod("unref", &FdWatch::LoopUnref)});
-  }
+  static Napi::Function Define(Napi::Env env) { return DefineWatch(env, "FdWatch"); }
 
   // new FdWatch(fd, writable: boolean, onReady(status: number))
-  explicit FdWatch(const Napi::CallbackInfo &info) : Napi::ObjectWrap<FdWatch>(info) {
-    Napi::Env env = info.Env();
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    int events = info[1].ToBoolean().Value() ? UV_WRITABLE : UV_READABLE;
+  explicit FdWatch(const Napi::CallbackInfo &info) : PollWatch<FdWatch>(info) {
     callback_ = Napi::Persistent(info[2].As<Napi::Function>());
-    uv_loop_t *loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int rc = uv_poll_init(loop, poll_, fd);
-    if (rc == 0) rc = uv_poll_start(poll_, events | UV_DISCONNECT, OnReady);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ThrowErrno(env, "uv_poll_start", -rc);
-    }
-    Napi::ObjectWrap<FdWatch>::Ref();
+    StartPoll(info.Env(), info[0].As<Napi::Number>().Int32Value(), (info[1].ToBoolean().Value() ? UV_WRITABLE : UV_READABLE) | UV_DISCONNECT);
+  }
+
+  void OnReady(int status) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    callback_.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
   }
 
  private:
-  static void OnReady(uv_poll_t *handle, int status, int) {
-    auto *self = static_cast<FdWatch *>(handle->data);
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    self->callback_.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
-  }
-
-  void Stop() {
-    if (!poll_) return;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t *>(poll_), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
-    poll_ = nullptr;
-    Napi::ObjectWrap<FdWatch>::Unref();
-  }
-
-  Napi::Value Close(const Napi::CallbackInfo &info) {
-    Stop();
-    return info.Env().Undefined();
-  }
-  Napi::Value LoopRef(const Napi::CallbackInfo &info) {
-    if (poll_) uv_ref(reinterpret_cast<uv_handle_t *>(poll_));
-    return info.Env().Undefined();
-  }
-  Napi::Value LoopUnref(const Napi::CallbackInfo &info) {
-    if (poll_) uv_unref(reinterpret_cast<uv_handle_t *>(poll_));
-    return info.Env().Undefined();
-  }
-
-  uv_poll_t *poll_ = nullptr;
   Napi::FunctionReference callback_;
 };
 

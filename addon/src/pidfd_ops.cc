@@ -12,6 +12,7 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "poll_watch.h"
 
 namespace {
 
@@ -54,41 +55,19 @@ Napi::Value Reap(const Napi::CallbackInfo &info) {
 }
 
 // A uv_poll on a pidfd; calls back once with the status (reaping when `reap`).
-class ExitWatch : public Napi::ObjectWrap<ExitWatch> {
+class ExitWatch : public PollWatch<ExitWatch> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "ExitWatch",
-                       {InstanceMethod("close", &ExitWatch::Close), InstanceMethod("ref", &ExitWatch::LoopRef),
-                        InstanceMethod("unref", &ExitWatch::LoopUnref)});
-  }
+  static Napi::Function Define(Napi::Env env) { return DefineWatch(env, "ExitWatch"); }
 
   // new ExitWatch(pidfd, reap, callback(status | null))
-  explicit ExitWatch(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ExitWatch>(info) {
-    Napi::Env env = info.Env();
+  explicit ExitWatch(const Napi::CallbackInfo &info) : PollWatch<ExitWatch>(info) {
     fd_ = info[0].As<Napi::Number>().Int32Value();
     reap_ = info[1].ToBoolean().Value();
     callback_ = Napi::Persistent(info[2].As<Napi::Function>());
-    uv_loop_t *loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int rc = uv_poll_init(loop, poll_, fd_);
-    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ThrowErrno(env, "uv_poll_start", -rc);
-    }
-    Napi::ObjectWrap<ExitWatch>::Ref();  // keep the JS object alive while the poll is active
+    StartPoll(info.Env(), fd_, UV_READABLE);
   }
 
- private:
-  static void OnReadable(uv_poll_t *handle, int, int) {
-    auto *self = static_cast<ExitWatch *>(handle->data);
-    self->Fire();
-  }
-
-  void Fire() {
+  void OnReady(int) {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     Napi::Value status = env.Null();
@@ -105,30 +84,9 @@ class ExitWatch : public Napi::ObjectWrap<ExitWatch> {
     callback.MakeCallback(env.Global(), {status});
   }
 
-  void Stop() {
-    if (!poll_) return;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t *>(poll_), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
-    poll_ = nullptr;
-    Napi::ObjectWrap<ExitWatch>::Unref();
-  }
-
-  Napi::Value Close(const Napi::CallbackInfo &info) {
-    Stop();
-    return info.Env().Undefined();
-  }
-  Napi::Value LoopRef(const Napi::CallbackInfo &info) {
-    if (poll_) uv_ref(reinterpret_cast<uv_handle_t *>(poll_));
-    return info.Env().Undefined();
-  }
-  Napi::Value LoopUnref(const Napi::CallbackInfo &info) {
-    if (poll_) uv_unref(reinterpret_cast<uv_handle_t *>(poll_));
-    return info.Env().Undefined();
-  }
-
+ private:
   int fd_ = -1;
   bool reap_ = false;
-  uv_poll_t *poll_ = nullptr;
   Napi::FunctionReference callback_;
 };
 

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { HutchError } from '../../runtime/errors';
 import type { Spec } from '../../runtime/spec/types';
 import { mountAll, unmountAll } from '../snapshotter/mount';
-import { runcDefaultSpec, DEFAULT_PATH } from './default-spec';
+import { defaultSpec, DEFAULT_PATH } from '../../runtime/spec/default-spec';
 import { resolveImageUser } from './image-user';
 import { IMAGE_LABEL, type ImageService } from './images';
 import { BUNDLE_ANNOTATIONS } from './release';
@@ -56,7 +56,7 @@ function mergeEnv(defaults: string[], image: string[]): string[] {
 
 export function specFromImage(config: ImageConfigDoc, rootfs: string, args?: string[]): Spec {
   const c = config.config ?? {};
-  const spec = runcDefaultSpec();
+  const spec = defaultSpec({ terminal: false });
   const argv = [...(c.Entrypoint ?? []), ...(args ?? c.Cmd ?? [])];
   if (argv.length === 0) throw new HutchError('bundle', 'the image has no Entrypoint or Cmd: give a command', { kind: 'invalid-argument', field: 'config.Cmd' });
   spec.process!.args = argv;

@@ -1,15 +1,21 @@
 /** The config.json `hutch spec` writes: runc's template, and its rootless variant. */
 import type { Spec } from './types';
 
-export function defaultSpec(): Spec {
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * runc's `runc spec` template. `terminal` false is what bundles made for callers that
+ * pass their own stdio want (image bundles, tests); `hutch spec` writes runc's true.
+ */
+export function defaultSpec(options: { terminal?: boolean; args?: string[] } = {}): Spec {
   const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   return {
     ociVersion: '1.0.2-dev',
     process: {
-      terminal: true,
+      terminal: options.terminal ?? true,
       user: { uid: 0, gid: 0 },
-      args: ['sh'],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
+      args: options.args ?? ['sh'],
+      env: [DEFAULT_PATH, 'TERM=xterm'],
       cwd: '/',
       capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps], ambient: [...caps] },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
