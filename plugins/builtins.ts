@@ -3,15 +3,13 @@
  * `require`d only when the plugin is used, and an injector's `wants` decides from the
  * spec alone whether it has anything to do, so `create` pays nothing for injectors
  * that do not apply to a container.
- *
- * The lead fills in the loaders of the other kinds (cgroup managers, snapshotters,
- * network plugins) as they land: `load: () => require('./cgroup/v2').CgroupV2Manager`.
+ * Every kind has its built-ins here: cgroup managers, snapshotters, network plugins
+ * and spec injectors.
  */
 import * as fs from 'node:fs';
 import type { Spec } from '../runtime/spec/types';
-import { HutchError } from '../runtime/errors';
 import type { InjectionContext } from './injectors/injector';
-import { KIND_TITLE, type PluginClass, type PluginKind } from './plugin';
+import type { PluginClass, PluginKind } from './plugin';
 import type { SettingsReader } from './settings';
 import { readCdiSettings, readGpuSettings, readHooksDirSettings, type CdiSettings, type GpuSettings, type HooksDirSettings } from './injectors/settings';
 import { gpuRequest } from './gpu/request';
@@ -32,12 +30,6 @@ export interface BuiltinPlugin {
 /** Annotations that request CDI devices: any key with this prefix, or hutch's own. */
 export const CDI_ANNOTATION_PREFIX = 'cdi.k8s.io/';
 export const CDI_DEVICES_ANNOTATION = 'io.hutch.cdi.devices';
-
-function notBuiltYet(kind: PluginKind, name: string): () => PluginClass {
-  return () => {
-    throw new HutchError('config', `${KIND_TITLE[kind]} "${name}" is not built in yet`, { kind: 'unimplemented' });
-  };
-}
 
 export const BUILTINS: readonly BuiltinPlugin[] = [
   {
@@ -64,11 +56,11 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
     readSettings: readGpuSettings,
     wants: (spec, context) => gpuRequest(spec.process?.env, context.annotations) !== undefined,
   },
-  { kind: 'cgroup', name: 'v1', summary: 'cgroup v1 (and hybrid) hierarchies', load: notBuiltYet('cgroup', 'v1') },
-  { kind: 'cgroup', name: 'v2', summary: 'the unified cgroup v2 hierarchy', load: notBuiltYet('cgroup', 'v2') },
-  { kind: 'cgroup', name: 'none', summary: 'no cgroup management', load: notBuiltYet('cgroup', 'none') },
-  { kind: 'snapshotter', name: 'overlayfs', summary: 'overlay file system snapshots', load: notBuiltYet('snapshotter', 'overlayfs') },
-  { kind: 'snapshotter', name: 'native', summary: 'plain copies', load: notBuiltYet('snapshotter', 'native') },
+  { kind: 'cgroup', name: 'v1', summary: 'cgroup v1 (and hybrid) hierarchies', load: () => require('./cgroup/registered').RegisteredV1Manager },
+  { kind: 'cgroup', name: 'v2', summary: 'the unified cgroup v2 hierarchy', load: () => require('./cgroup/registered').RegisteredV2Manager },
+  { kind: 'cgroup', name: 'none', summary: 'no cgroup management', load: () => require('./cgroup/registered').RegisteredNoManager },
+  { kind: 'snapshotter', name: 'overlayfs', summary: 'overlay file system snapshots', load: () => require('./snapshotter/registered').RegisteredOverlaySnapshotter },
+  { kind: 'snapshotter', name: 'native', summary: 'plain copies', load: () => require('./snapshotter/registered').RegisteredNativeSnapshotter },
   {
     kind: 'network',
     name: 'bridge',

@@ -44,6 +44,8 @@ export interface CgroupHandle {
   path: string;
   /** v1: controller (or "name=systemd", "unified") → absolute directory; v2: { unified: dir } */
   dirs: Record<string, string>;
+  /** the manager that made it, when not the host's default ("none", a user plugin's name) */
+  manager?: string;
 }
 
 /** One piece of the container's /sys/fs/cgroup. */

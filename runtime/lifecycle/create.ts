@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { native, type NativeOps } from '../../addon';
-import { defaultCgroupManager } from '../../plugins/cgroup/select';
+import { cgroupManagerNamed } from '../../plugins/cgroup/select';
 import type { CgroupHandle, CgroupManager } from '../../plugins/cgroup/manager';
 import { HutchError } from '../errors';
 import { runHooks } from '../hooks';
@@ -103,6 +103,13 @@ function ownerName(): string {
   }
 }
 
+/** `io.hutch.cgroup` or the configuration's `cgroup.use`; the host's manager when neither says. */
+async function cgroupManagerForSpec(spec: Spec, configPath: string | undefined): Promise<CgroupManager> {
+  const { loadConfig, pluginFor } = require('../../plugins/config') as typeof import('../../plugins/config');
+  const config = loadConfig(configPath);
+  return cgroupManagerNamed(pluginFor(config, 'cgroup', spec.annotations ?? {}), () => config);
+}
+
 export async function createContainer(o: CreateOptions): Promise<CreatedContainer> {
   const op = 'create';
   const nativeOps = native();
@@ -137,7 +144,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   let cgroupFd: number | undefined;
   let init: InitProcess | undefined;
   try {
-    const manager: CgroupManager = defaultCgroupManager();
+    const manager: CgroupManager = await cgroupManagerForSpec(spec, o.configPath);
     const cgroup: CgroupHandle | undefined = await createCgroupOrSkip(
       manager,
       { id: o.id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices, rootless: record.rootless, debug: o.debug },
@@ -145,6 +152,8 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
     );
     if (cgroup) {
       undo.push('remove cgroup', () => manager.destroy(cgroup));
+      // a manager other than the host's own is recorded, so later commands find it
+      if (manager.name !== 'v1' && manager.name !== 'v2') cgroup.manager = manager.name;
       record.cgroup = cgroup;
     }
     store.write(record);

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { native } from '../../addon';
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import { runHooks } from '../hooks';
 import { closeQuietly } from '../launch/sync-channel';
@@ -55,14 +55,14 @@ function waitForExit(record: ContainerRecord, timeoutMs: number): Promise<boolea
 }
 
 async function killEverything(record: ContainerRecord): Promise<void> {
-  if (record.cgroup) await cgroupManagerFor(record.cgroup.version).signalAll(record.cgroup, 9);
+  if (record.cgroup) await (await cgroupManagerOf(record.cgroup)).signalAll(record.cgroup, 9);
   signalInit(record, 9);
   if (!(await waitForExit(record, 10_000))) throw new HutchError('delete', `container init (pid ${record.pid}) did not exit after SIGKILL`);
 }
 
 /** Frees everything a container holds; every step tolerates already-gone. */
 export async function destroyContainer(store: StateStore, record: ContainerRecord, warn?: (msg: string) => void, configPath?: string): Promise<void> {
-  if (record.cgroup) await cgroupManagerFor(record.cgroup.version).destroy(record.cgroup);
+  if (record.cgroup) await (await cgroupManagerOf(record.cgroup)).destroy(record.cgroup);
   if (record.network) {
     const plugin = await networkForDelete(record.network, configPath);
     await plugin?.teardown({ id: record.id, netnsPath: `/proc/${record.pid}/ns/net`, result: record.network, annotations: record.spec.annotations });

@@ -8,7 +8,7 @@
 import { UINT64_MAX, type MetricsV1, type MetricsV2 } from '../../plugins/cgroup/metrics';
 import type { CgroupStats } from '../../plugins/cgroup/manager';
 import { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from '../../plugins/cgroup/metrics';
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import { liveStatus } from '../state/status';
 import { StateStore } from '../state/store';
@@ -199,7 +199,7 @@ export async function streamEvents(o: EventsOptions): Promise<void> {
   if ((await liveStatus(store, record)) === 'stopped') throw new HutchError(op, `container with id ${o.id} is not running`, { kind: 'failed-precondition' });
   const cgroup = record.cgroup;
   if (!cgroup || Object.keys(cgroup.dirs).length === 0) throw new HutchError(op, `container ${o.id} has no cgroup`, { kind: 'failed-precondition' });
-  const manager = cgroupManagerFor(cgroup.version);
+  const manager = (await cgroupManagerOf(cgroup));
   const statsEvent = async (): Promise<string> => eventJson({ type: 'stats', id: o.id, data: runcStats(await manager.stats(cgroup)) });
   if (o.statsOnly) {
     o.emit(await statsEvent());

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native, type NativeOps } from '../../addon';
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import type { CgroupHandle } from '../../plugins/cgroup/manager';
 import { HutchError } from '../errors';
 import { applyUser, finalEnv } from '../exec/process-spec';
@@ -148,7 +148,7 @@ export async function execInContainer(o: ExecOptions): Promise<InitProcess> {
         beforePlan: async (pid) => {
           if (!cgroup) return;
           try {
-            await cgroupManagerFor(cgroup.version).attach(cgroup, pid);
+            await (await cgroupManagerOf(cgroup)).attach(cgroup, pid);
           } catch (e) {
             if (!record.rootless) throw e;
             o.debug?.(`rootless: the process stays out of the container's cgroup (${(e as Error).message})`);

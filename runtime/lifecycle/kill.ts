@@ -3,7 +3,7 @@
  * same process), or with `all` to every process in the container's cgroup.
  */
 import { native } from '../../addon';
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import { closeQuietly } from '../launch/sync-channel';
 import type { ContainerRecord } from '../state/record';
@@ -46,7 +46,7 @@ export async function killContainer(o: KillOptions): Promise<void> {
   const record = store.read(op, o.id);
   const status = await liveStatus(store, record);
   if (o.all && record.cgroup) {
-    await cgroupManagerFor(record.cgroup.version).signalAll(record.cgroup, o.signal);
+    await (await cgroupManagerOf(record.cgroup)).signalAll(record.cgroup, o.signal);
     return;
   }
   if (status === 'stopped' || !signalInit(record, o.signal)) {

@@ -4,7 +4,7 @@
  * `paused`), only a paused one resumed; the messages are runc's ("container not
  * running", "container not paused"), which callers match on.
  */
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import type { ContainerRecord } from '../state/record';
 import { liveStatus } from '../state/status';
@@ -35,7 +35,7 @@ async function setPaused(op: 'pause' | 'resume', o: PauseOptions): Promise<void>
       throw new HutchError(op, `container not paused (${o.id} is ${status})`, { kind: 'failed-precondition' });
     }
     const cgroup = cgroupOf(op, record);
-    await cgroupManagerFor(cgroup.version).setFrozen(cgroup, op === 'pause');
+    await (await cgroupManagerOf(cgroup)).setFrozen(cgroup, op === 'pause');
   } finally {
     lock.release();
   }

@@ -3,7 +3,7 @@
  * or as `ps` prints them (runc runs `ps` with the given arguments, default `-ef`, and
  * keeps the header and the lines whose PID column is one of the container's).
  */
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import { StateStore } from '../state/store';
 
@@ -11,7 +11,7 @@ import { StateStore } from '../state/store';
 export async function containerPids(root: string, id: string): Promise<number[]> {
   const record = new StateStore(root).read('ps', id);
   if (!record.cgroup) return [];
-  const pids = await cgroupManagerFor(record.cgroup.version).pids(record.cgroup);
+  const pids = await (await cgroupManagerOf(record.cgroup)).pids(record.cgroup);
   return [...new Set(pids)].sort((a, b) => a - b);
 }
 

@@ -5,7 +5,7 @@
  * cgroup manager — all or nothing — and the result is recorded in the container's
  * state, where the next update and `hutch state`'s callers find it.
  */
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { validateResources, specField, type FieldNamer } from '../../plugins/cgroup/validate';
 import { HutchError } from '../errors';
 import type { LinuxResources } from '../spec/types';
@@ -77,7 +77,7 @@ export async function updateContainer(o: UpdateOptions): Promise<LinuxResources>
       throw new HutchError(op, `container ${o.id} has no cgroup to update (it was created without one)`, { kind: 'failed-precondition' });
     }
     const { merged, apply } = mergeResources(record.spec.linux?.resources, given);
-    await cgroupManagerFor(record.cgroup.version).update(record.cgroup, apply, { devices: record.spec.linux?.devices, name, debug: o.debug });
+    await (await cgroupManagerOf(record.cgroup)).update(record.cgroup, apply, { devices: record.spec.linux?.devices, name, debug: o.debug });
     record.spec.linux = { ...record.spec.linux, resources: merged };
     store.write(record);
     return merged;

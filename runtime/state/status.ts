@@ -4,7 +4,7 @@
  * zombie or a reused pid → stopped.
  */
 import * as fs from 'node:fs';
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import type { ContainerStatus } from '../spec/types';
 import type { ContainerRecord } from './record';
 import { isSameLiveProcess } from './proc';
@@ -17,7 +17,7 @@ export async function liveStatus(store: StateStore, record: ContainerRecord): Pr
   if (record.status === 'creating') return 'creating';
   // frozen wins over created, as in runc: a paused container that was never started is paused
   if (record.cgroup) {
-    const freezer = await cgroupManagerFor(record.cgroup.version).freezerState(record.cgroup);
+    const freezer = await (await cgroupManagerOf(record.cgroup)).freezerState(record.cgroup);
     if (freezer === 'frozen') return 'paused';
     if (freezer === 'freezing') return 'pausing';
   }

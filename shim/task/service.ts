@@ -5,7 +5,7 @@
  * (create → start → exit → delete; exec-added → exec-started → exit; an init's exit
  * after its execs').
  */
-import { cgroupManagerFor } from '../../plugins/cgroup/select';
+import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../../runtime/errors';
 import { createContainer } from '../../runtime/lifecycle/create';
 import { deleteContainer } from '../../runtime/lifecycle/delete';
@@ -73,7 +73,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
   const onExit = async (c: ShimContainer, p: ShimProcess): Promise<void> => {
     if (p.startRequested) await p.startPublished;
     if (p.isInit) {
-      if (!c.ownPidNamespace && c.cgroup) await cgroupManagerFor(c.cgroup.version).signalAll(c.cgroup, 9).catch(() => undefined);
+      if (!c.ownPidNamespace && c.cgroup) await (await cgroupManagerOf(c.cgroup)).signalAll(c.cgroup, 9).catch(() => undefined);
       const execs = c.runningExecs().map((e) => e.wait());
       await Promise.race([Promise.all(execs), new Promise((r) => setTimeout(r, EXEC_EXIT_GRACE_MS))]);
     }
@@ -92,7 +92,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         return Status.STOPPED;
       case 'running': {
         if (!c.cgroup) return Status.RUNNING;
-        const f = await cgroupManagerFor(c.cgroup.version).freezerState(c.cgroup);
+        const f = await (await cgroupManagerOf(c.cgroup)).freezerState(c.cgroup);
         return f === 'frozen' ? Status.PAUSED : f === 'freezing' ? Status.PAUSING : Status.RUNNING;
       }
     }
@@ -121,7 +121,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
           containers.set(id, c);
           init.track(created.init.pid, created.init.pidfd, (p) => void onExit(c, p));
           if (c.cgroup) {
-            c.oom = cgroupManagerFor(c.cgroup.version).watchOom(c.cgroup, () => void shim.events.publish('/tasks/oom', { containerId: id }));
+            c.oom = (await cgroupManagerOf(c.cgroup)).watchOom(c.cgroup, () => void shim.events.publish('/tasks/oom', { containerId: id }));
           }
           void shim.events.publish('/tasks/create', { containerId: id, bundle: req.bundle, rootfs: mounts, io: ioDesc, checkpoint: req.checkpoint, pid: created.init.pid });
           return { pid: created.init.pid };
@@ -227,7 +227,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
 
       Pids: defineMethod(v2.PidsRequest, v2.PidsResponse, async (req) => {
         const c = container(req.id);
-        const pids = c.cgroup ? await cgroupManagerFor(c.cgroup.version).pids(c.cgroup) : c.init.pid ? [c.init.pid] : [];
+        const pids = c.cgroup ? await (await cgroupManagerOf(c.cgroup)).pids(c.cgroup) : c.init.pid ? [c.init.pid] : [];
         const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.id]));
         const details = containerd.runc.v1.ProcessDetails;
         return {
@@ -277,7 +277,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
       Stats: defineMethod(v2.StatsRequest, v2.StatsResponse, async (req) => {
         const c = container(req.id);
         if (!c.cgroup) throw notFound(`cgroup of ${c.id}`);
-        return { stats: metricsAny(await cgroupManagerFor(c.cgroup.version).stats(c.cgroup)) };
+        return { stats: metricsAny(await (await cgroupManagerOf(c.cgroup)).stats(c.cgroup)) };
       }),
 
       Connect: defineMethod(v2.ConnectRequest, v2.ConnectResponse, (req) => ({

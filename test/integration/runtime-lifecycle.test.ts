@@ -185,3 +185,38 @@ describe('lifecycle', () => {
     assert.ok(features.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
   });
 });
+
+describe('plugin choice through configuration and annotations', () => {
+  it('runs a container with the no-op cgroup manager (io.hutch.cgroup=none), and refuses resources with it', () => {
+    const id = containerId('nocg');
+    const bundle = makeBundle(path.join(work, 'nocg'), ['sh', '-c', 'cat /proc/self/cgroup | grep -c hutch || true'], (s) => {
+      s.annotations = { 'io.hutch.cgroup': 'none' };
+      delete s.linux.resources;
+    });
+    const r = hutch(root, ['run', id], { cwd: bundle });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '0', 'the container is in no hutch cgroup');
+    assert.deepEqual(leftovers(root, id, bundle), []);
+
+    const limited = makeBundle(path.join(work, 'nocg-limit'), ['true'], (s) => {
+      s.annotations = { 'io.hutch.cgroup': 'none' };
+      s.linux.resources = { memory: { limit: 64 * 1024 * 1024 } };
+    });
+    const refused = hutch(root, ['run', containerId('nocg2')], { cwd: limited });
+    assert.equal(refused.code, 1);
+    assert.match(errorMessage(refused.stderr), /linux\.resources\.memory: the cgroup manager "none" applies no resources/);
+  });
+
+  it('takes the cgroup manager from the configuration file, and names a bad choice', () => {
+    const config = path.join(work, 'cg-config.json');
+    fs.writeFileSync(config, JSON.stringify({ cgroup: { use: 'none' } }));
+    const bundle = makeBundle(path.join(work, 'cgcfg'), ['sleep', '100'], (s) => delete s.linux.resources);
+    const id = containerId('cgcfg');
+    assert.equal(hutch(root, ['--config', config, 'create', id], { cwd: bundle }).code, 0);
+    assert.match(errorMessage(hutch(root, ['--config', config, 'pause', id]).stderr), /no cgroup/);
+    assert.equal(hutch(root, ['--config', config, 'delete', '--force', id]).code, 0);
+    assert.deepEqual(leftovers(root, id, bundle), []);
+    const bad = makeBundle(path.join(work, 'cgbad'), ['true'], (s) => (s.annotations = { 'io.hutch.cgroup': 'v7' }));
+    assert.match(errorMessage(hutch(root, ['run', containerId('cgbad')], { cwd: bad }).stderr), /io\.hutch\.cgroup.*unknown cgroup manager "v7"/);
+  });
+});

@@ -21,7 +21,7 @@ export const command: Command = {
     if (!file) throw new HutchError('image import', 'needs an archive (usage: hutch image import <file|dir>)', { kind: 'invalid-argument' });
     const bar = progressBar(`importing ${file}`);
     try {
-      const results = await imageService(ctx.args).import(file, {
+      const results = await imageService(ctx.args, ctx.globals.config).import(file, {
         name: flagString(ctx.args, 'name'),
         noUnpack: flagBool(ctx.args, 'no-unpack'),
         progress: bar?.update,

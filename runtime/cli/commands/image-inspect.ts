@@ -12,6 +12,6 @@ export const command: Command = {
   async run(ctx) {
     const name = ctx.args.positionals[0];
     if (!name) throw new HutchError('image inspect', 'needs an image name (usage: hutch image inspect <name>)', { kind: 'invalid-argument' });
-    printJson(await imageService(ctx.args).inspect(name));
+    printJson(await imageService(ctx.args, ctx.globals.config).inspect(name));
   },
 };

@@ -17,7 +17,7 @@ export const command: Command = {
   usage: '',
   flags: [{ name: 'quiet', short: 'q', type: 'bool', help: 'names only' }, { name: 'format', type: 'string', help: 'table (default) or json' }, IMAGE_ROOT_FLAG],
   async run(ctx) {
-    const images = await imageService(ctx.args).list();
+    const images = await imageService(ctx.args, ctx.globals.config).list();
     if (flagBool(ctx.args, 'quiet')) return void (images.length && print(images.map((i) => i.name).join('\n')));
     if (flagString(ctx.args, 'format') === 'json') return void printJson(images);
     const rows = [['NAME', 'DIGEST', 'SIZE', 'UNPACKED', 'CREATED']];

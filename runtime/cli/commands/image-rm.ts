@@ -11,7 +11,7 @@ export const command: Command = {
   flags: [IMAGE_ROOT_FLAG],
   async run(ctx) {
     if (ctx.args.positionals.length === 0) throw new HutchError('image rm', 'needs an image name (usage: hutch image rm <name>...)', { kind: 'invalid-argument' });
-    const images = imageService(ctx.args);
+    const images = imageService(ctx.args, ctx.globals.config);
     for (const name of ctx.args.positionals) {
       await images.remove(name);
       print(name);
