@@ -84,8 +84,22 @@ static const char *socket_dir(char *buf, size_t size) {
 static void fast_start(const struct flags *f) {
   const char *bundle = f->bundle[0] ? f->bundle : ".";
   char *group = NULL;
-  int found = group_annotation(bundle, &group);
-  if (found < 0) return;
+  int found = 0;
+  switch (grouping_policy()) {
+    case GROUP_CONTAINER:
+      break;
+    case GROUP_POD:
+      found = group_annotation(bundle, &group);
+      if (found < 0) return;
+      break;
+    case GROUP_NAMESPACE:
+      group = strdup(""); /* every container of the namespace: "<address>/<namespace>" */
+      if (!group) return;
+      found = 1;
+      break;
+    default:
+      return;
+  }
   char *joined = path_join_clean(f->address, f->namespace, found ? group : f->id);
   free(group);
   if (!joined) return;
@@ -115,18 +129,18 @@ static void fast_delete(const struct flags *f) {
   if (snprintf(path, sizeof path, "%s/address", bundle) >= (int)sizeof path) return;
   size_t len;
   char *text = read_file(path, 4096, &len);
-  if (!text) return;
-  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\t')) text[--len] = '\0';
-  if (strncmp(text, "unix://", 7) != 0) {
+  if (text) {
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\t')) text[--len] = '\0';
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc = strncmp(text, "unix://", 7) == 0 ? admin_delete(text + 7, f->id, bundle, f->namespace, &out, &out_len) : -1;
     free(text);
-    return;
+    if (rc == 0) exit(write_all(1, out, out_len) < 0 ? 1 : 0);
   }
-  uint8_t *out = NULL;
-  size_t out_len = 0;
-  int rc = admin_delete(text + 7, f->id, bundle, f->namespace, &out, &out_len);
-  free(text);
-  if (rc < 0) return;
-  exit(write_all(1, out, out_len) < 0 ? 1 : 0);
+  /* no live shim to ask: answer here only when there is nothing to clean up */
+  if (container_gone(f->namespace, f->id, bundle) != 1) return;
+  uint8_t answer[GONE_RESPONSE_MAX];
+  exit(write_all(1, answer, gone_delete_response(answer)) < 0 ? 1 : 0);
 }
 
 int main(int argc, char **argv) {
