@@ -53,6 +53,8 @@ function jsonOfAny<T>(any: { value?: Uint8Array | null } | null | undefined, wha
 
 export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
   const root = stateRoot(shim.namespace);
+  /** hutch's configuration file (HUTCH_CONFIG in containerd's environment, else /etc/hutch/config.*) */
+  const configPath = process.env.HUTCH_CONFIG || undefined;
   const containers = new Map<string, ShimContainer>();
   const log = shim.logger;
   const stopReaper = startOrphanReaper((pid) => [...containers.values()].some((c) => c.init.pid === pid || [...c.execs.values()].some((e) => e.pid === pid)));
@@ -111,7 +113,20 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         let io: ProcessIo | undefined;
         try {
           io = ProcessIo.open('create', req);
-          const created = await createContainer({ root, id, bundle: req.bundle, stdio: io.stdio, keepPidfd: true, debug: (m) => log.debug(m) });
+          const created = await createContainer({
+            root,
+            id,
+            bundle: req.bundle,
+            stdio: io.stdio,
+            keepPidfd: true,
+            configPath,
+            // hooks.d, CDI, GPU and the user's injectors apply under containerd as under the CLI
+            injectSpec: (spec, c) => {
+              const { injectSpec } = require('../../plugins/inject') as typeof import('../../plugins/inject');
+              return injectSpec(spec, { ...c, annotations: spec.annotations ?? {}, log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m) } }, configPath);
+            },
+            debug: (m) => log.debug(m),
+          });
           io.releaseChildEnds();
           const ioDesc = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: !!req.terminal };
           const init = new ShimProcess(id, id, ioDesc, io);
@@ -164,7 +179,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
           return exitInfo(p);
         }
         if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} is still running`);
-        await deleteContainer({ root, id: c.id, force: false, warn: (m) => log.warn(m) }).catch((e: unknown) => {
+        await deleteContainer({ root, id: c.id, force: false, warn: (m) => log.warn(m), configPath }).catch((e: unknown) => {
           if (!(e instanceof HutchError && e.kind === 'not-found')) throw e;
         });
         if (p.state === 'created') await p.wait();
