@@ -52,7 +52,7 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
   before(async () => {
     work = tempDir('shim-cri');
     shimRoot = path.join(work, 'run-hutch');
-    socketDir = tempDir('shim-cri-s');
+    socketDir = tempDir('sc');
     fs.mkdirSync(path.join(work, 'logs'));
     fs.mkdirSync(path.join(work, 'cni-conf'));
     // a pause-like image: busybox whose entrypoint only sleeps
