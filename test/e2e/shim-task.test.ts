@@ -170,7 +170,14 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
       ),
     );
     assert.ok(await eventually(() => ids.every((cid) => leftovers(cid).length === 0)), ids.flatMap(leftovers).join(', '));
-    assert.ok(await eventually(() => shimProcesses(`-namespace ${ns} `).length === 0), 'no shim left');
+    const shimsLeft = (): string =>
+      shimProcesses(`-namespace ${ns} `)
+        .map((p) => {
+          const id = / -id (\S+)/.exec(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '))?.[1] ?? '?';
+          return `shim ${p} of ${id}: ${cd.log().split('\n').filter((l) => l.includes(id) && /ttrpc call|disconnected|shutdown|exiting/i.test(l)).slice(-8).join('\n')}`;
+        })
+        .join('\n');
+    assert.ok(await eventually(() => shimProcesses(`-namespace ${ns} `).length === 0), `no shim left:\n${shimsLeft()}`);
     assert.ok(await eventually(() => fs.readdirSync(socketDir).length === 0), 'no socket left');
   });
 
