@@ -54,6 +54,20 @@ int container_gone(const char *ns, const char *id, const char *bundle);
 /* the DeleteResponse for a container that is gone: { exit_status 137, exited_at now } */
 size_t gone_delete_response(uint8_t out[GONE_RESPONSE_MAX]);
 
+/* The command line as containerd passes it (main.c parses it as Go's flag package). */
+struct shim_flags {
+  const char *namespace;
+  const char *address;
+  const char *publish_binary;
+  const char *id;
+  const char *bundle;
+  const char *action;
+  int debug;
+};
+
+/* serve.c: start a server for the group natively and exit; returns only if it could not. */
+void native_start(const struct shim_flags *f, const char *bundle, const char *socket_path, const char *address, size_t address_len);
+
 /* sha256.c */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
@@ -75,5 +89,7 @@ int read_full(int fd, void *buf, size_t len);
 int connect_unix(const char *path, int timeout_ms);
 int write_file_atomic(const char *dir, const char *name, const char *tmp_name, const char *data, size_t len);
 _Noreturn void exec_node(int argc, char **argv);
+int js_main(char *out, size_t size);
+const char *node_binary(void);
 
 #endif

@@ -187,7 +187,7 @@ int write_file_atomic(const char *dir, const char *name, const char *tmp_name, c
  * <root>/bin/containerd-shim-hutch-v2-node when scripts/bundle made the bundle, else
  * <root>/dist/shim/cli/main.js.
  */
-static int js_main(char *out, size_t size) {
+int js_main(char *out, size_t size) {
   const char *env = getenv("HUTCH_SHIM_MAIN");
   if (env && env[0]) return snprintf(out, size, "%s", env) < (int)size ? 0 : -1;
   char exe[PATH_MAX];
@@ -206,7 +206,7 @@ static int js_main(char *out, size_t size) {
 }
 
 /* HUTCH_NODE, else the node the addon was built against, else `node` on PATH. */
-static const char *node_binary(void) {
+const char *node_binary(void) {
   const char *env = getenv("HUTCH_NODE");
   if (env && env[0]) return env;
 #ifdef HUTCH_NODE_PATH

@@ -45,7 +45,19 @@ describe('native launcher', () => {
     // socketPathFor (the JS rule) reads it too
     process.env.HUTCH_SHIM_SOCKET_DIR = sockDir;
     fakeNode = path.join(dir, 'fake-node');
-    fs.writeFileSync(fakeNode, `#!/bin/sh\nprintf 'NODE'; for a in "$@"; do printf ' %s' "$a"; done\nexit ${FALLBACK}\n`, { mode: 0o755 });
+    // As a server (-socket in its arguments) it records how it was started in <dir>/server-<pid>; otherwise it reports a fallback.
+    fs.writeFileSync(
+      fakeNode,
+      [
+        '#!/bin/sh',
+        'case " $* " in',
+        `*" -socket "*) fds=$(for fd in 0 1 2 3; do readlink /proc/$$/fd/$fd; done); { printf '%s\\n' "$@"; echo "LISTEN_FD=$HUTCH_SHIM_LISTEN_FD"; echo "$fds"; cut -d' ' -f6 /proc/$$/stat; echo $$; } > ${dir}/server.tmp; mv ${dir}/server.tmp ${dir}/server; exit 0 ;;`,
+        'esac',
+        `printf 'NODE'; for a in "$@"; do printf ' %s' "$a"; done`,
+        `exit ${FALLBACK}`,
+      ].join('\n') + '\n',
+      { mode: 0o755 },
+    );
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -112,11 +124,44 @@ describe('native launcher', () => {
     });
   }
 
-  it('hands start to Node when no shim listens, with the arguments unchanged', async () => {
+  it('starts the group shim itself when none listens: socket 0600 as fd 3, own session, stdio on /dev/null', async () => {
     const b = bundle('{}');
-    const r = await launch(['-namespace', 'ns', '-address', '/a', '-id', 'c', 'start'], b);
+    const expected = socketPathFor('/a', 'ns', 'c-new');
+    fs.rmSync(path.join(dir, 'server'), { force: true });
+    try {
+      const r = await launch(['-namespace', 'ns', '-address', '/a', '-publish-binary', '/usr/bin/containerd', '-id', 'c-new', '-debug', 'start'], b);
+      assert.equal(r.status, 0, r.stdout.toString() + r.stderr);
+      assert.equal(r.stdout.toString(), `unix://${expected}`);
+      assert.equal(r.stderr, '');
+      assert.equal(fs.readFileSync(path.join(b, 'address'), 'utf8'), `unix://${expected}`);
+      assert.equal(fs.statSync(expected).mode & 0o777, 0o600);
+      // the launcher does not wait for its server: the record appears when the fake one ran
+      for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'server')); i++) await new Promise((res) => setTimeout(res, 10));
+      const lines = fs.readFileSync(path.join(dir, 'server'), 'utf8').trim().split('\n');
+      const [sessionId, pid] = lines.slice(-2);
+      assert.deepEqual(lines.slice(0, 14), ['--no-warnings', JS_SHIM, '-namespace', 'ns', '-address', '/a', '-publish-binary', '/usr/bin/containerd', '-id', 'c-new', '-debug', '-socket', expected, 'LISTEN_FD=3']);
+      assert.deepEqual(lines.slice(14, 17), ['/dev/null', '/dev/null', '/dev/null']);
+      assert.match(lines[17], /^socket:\[\d+\]$/);
+      assert.equal(sessionId, pid, 'its own session');
+    } finally {
+      fs.rmSync(expected, { force: true });
+    }
+  });
+
+  it('hands start to Node, arguments unchanged, when it cannot start a server', async () => {
+    const b = bundle('{}');
+    // a socket directory that cannot be made
+    const blocked = path.join(dir, 'not-a-dir');
+    fs.writeFileSync(blocked, '');
+    const env = { ...process.env, HUTCH_SHIM_SOCKET_DIR: blocked, HUTCH_NODE: fakeNode, HUTCH_SHIM_ROOT: stateRoot, HUTCH_CONFIG: '' };
+    const r = await new Promise<{ status: number; stdout: string }>((resolve) => {
+      const child = spawn(LAUNCHER, ['-namespace', 'ns', '-address', '/a', '-id', 'c', 'start'], { cwd: b, env, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c));
+      child.on('close', (status) => resolve({ status: status ?? -1, stdout: out }));
+    });
     assert.equal(r.status, FALLBACK);
-    assert.equal(r.stdout.toString(), `NODE --no-warnings ${JS_SHIM} -namespace ns -address /a -id c start`);
+    assert.equal(r.stdout, `NODE --no-warnings ${JS_SHIM} -namespace ns -address /a -id c start`);
     assert.equal(fs.existsSync(path.join(b, 'address')), false);
   });
 
