@@ -109,7 +109,9 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         if (req.checkpoint) throw new TtrpcError(Code.Unimplemented, 'create from a checkpoint: not supported');
         if (req.terminal) throw new TtrpcError(Code.Unimplemented, 'terminal: not supported yet');
         const mounts = req.rootfs ?? [];
+        const t0 = performance.now();
         mountRootfs(req.bundle, mounts);
+        log.debug(`${id}: rootfs mounted (${mounts.length} mounts) in ${(performance.now() - t0).toFixed(1)} ms`);
         let io: ProcessIo | undefined;
         try {
           io = ProcessIo.open('create', req);

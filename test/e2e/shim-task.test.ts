@@ -10,47 +10,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { native } from '../../addon';
 import { makeRootfs } from '../fixtures/busybox';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
+import { eventually, killPid, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 /** --rootfs gives no image config: PATH is ours to set (runc fails the same way without it) */
 const PATH_ENV = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** Serving shims (they retitle themselves "containerd-shim-hutch-v2 … -id <id> …"). */
-function shimProcesses(filter = ''): number[] {
-  const out: number[] = [];
-  for (const pid of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.startsWith('containerd-shim-hutch-v2 ') && cmd.includes(filter)) out.push(Number(pid));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-async function eventually(check: () => boolean, tries = 200, pauseMs = 50): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-  return check();
-}
-
-function killPid(pid: number, signal: number): void {
-  try {
-    const fd = native().pidfdOpen(pid);
-    native().pidfdSendSignal(fd, signal);
-    fs.closeSync(fd);
-  } catch {
-    // gone meanwhile
-  }
-}
 
 describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'needs root to run containerd' }, () => {
   let cd: Containerd;
