@@ -52,7 +52,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: images, exec, terminals,
 
   before(async () => {
     work = tempDir('shim-exec');
-    socketDir = tempDir('shim-exec-s');
+    socketDir = tempDir('sx');
     shimRoot = path.join(work, 'run-hutch');
     const archive = path.join(work, 'image.tar');
     await writeDockerArchive(archive, { name: IMAGE, layers: [await layerTar(busyboxBaseEntries())] });
