@@ -9,6 +9,9 @@ import * as path from 'node:path';
 
 import pino, { type Logger } from 'pino';
 
+/** Log bytes kept in memory while the FIFO is full (sonic-boom drops beyond it). */
+export const LOG_BUFFER_MAX = 4 * 1024 * 1024;
+
 export interface ShimLog {
   logger: Logger;
   /** writes out what is buffered (before exit) */
@@ -23,8 +26,10 @@ export function openShimLog(bundle: string, fields: { id: string; namespace: str
     fd = undefined; // no FIFO or no reader (ENXIO): nowhere to log
   }
   if (fd === undefined) return { logger: pino({ enabled: false }), flush: () => undefined };
-  const dest = pino.destination({ fd, sync: false });
-  // a reader that went away (EPIPE) must not take the shim down
+  // Bounded: containerd stops reading a shim's log when that container's connection
+  // closes (and a group shim outlives it); what does not fit is dropped, not kept.
+  const dest = pino.destination({ fd, sync: false, maxLength: LOG_BUFFER_MAX });
+  // a reader that went away (EPIPE) or a full FIFO must not take the shim down
   dest.on('error', () => undefined);
   const logger = pino(
     {
@@ -38,10 +43,13 @@ export function openShimLog(bundle: string, fields: { id: string; namespace: str
   return {
     logger,
     flush: () => {
+      // sonic-boom's flushSync retries EAGAIN forever: a FIFO nobody reads any more would
+      // keep the shim from exiting. One pass, then what is left is lost (only log).
+      (dest as unknown as { retryEAGAIN: () => boolean }).retryEAGAIN = () => false;
       try {
         dest.flushSync();
       } catch {
-        // EAGAIN from a full FIFO: what is lost is only log
+        // EAGAIN from a full FIFO, EPIPE without a reader
       }
     },
   };

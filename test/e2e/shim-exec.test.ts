@@ -171,6 +171,17 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: images, exec, terminals,
       ...mountsUnder(cd.dir).map((m) => `mount ${m}`),
       ...fs.readdirSync(socketDir).map((s) => `socket ${s}`),
     ];
-    assert.ok(await eventually(() => left().length === 0), `${left().join(', ')}\n${cd.log().split('\n').filter((l) => /-tty-|shutdown|Shutdown|disconnected|closed/.test(l)).slice(-40).join('\n')}`);
+    const why = (): string =>
+      shimProcesses(`-namespace ${ns} `)
+        .map((p) => {
+          const sid = / -id (\S+)/.exec(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '))?.[1] ?? '?';
+          const lines = cd.log().split('\n').filter((l) => (l.includes(`"pid":${p},`) && !l.includes('cgroup: ')) || (l.startsWith('time=') && l.includes(sid)));
+          const fds = fs.readdirSync(`/proc/${p}/fd`).map((fd) => `${fd}→${fs.readlinkSync(`/proc/${p}/fd/${fd}`)}`);
+          const state = /^State:.*$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[0];
+          const threads = fs.readdirSync(`/proc/${p}/task`).map((t) => `${t}:${fs.readFileSync(`/proc/${p}/task/${t}/wchan`, 'utf8')}`);
+          return `shim ${p} (${sid}) ${state} threads ${threads.join(' ')} fds ${fds.join(' ')}:\n${lines.slice(-6).join('\n')}`;
+        })
+        .join('\n');
+    assert.ok(await eventually(() => left().length === 0), `${left().join(', ')}\n${why()}`);
   });
 });
