@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
-import { eventually, killPid, mountsUnder, OutputLines, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
+import { describeShim, eventually, killPid, mountsUnder, OutputLines, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 const IMAGE = `hutch.test/busybox:${RUN_ID}`;
@@ -173,14 +173,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: images, exec, terminals,
     ];
     const why = (): string =>
       shimProcesses(`-namespace ${ns} `)
-        .map((p) => {
-          const sid = / -id (\S+)/.exec(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '))?.[1] ?? '?';
-          const lines = cd.log().split('\n').filter((l) => (l.includes(`"pid":${p},`) && !l.includes('cgroup: ')) || (l.startsWith('time=') && l.includes(sid)));
-          const fds = fs.readdirSync(`/proc/${p}/fd`).map((fd) => `${fd}→${fs.readlinkSync(`/proc/${p}/fd/${fd}`)}`);
-          const state = /^State:.*$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[0];
-          const threads = fs.readdirSync(`/proc/${p}/task`).map((t) => `${t}:${fs.readFileSync(`/proc/${p}/task/${t}/wchan`, 'utf8')}`);
-          return `shim ${p} (${sid}) ${state} threads ${threads.join(' ')} fds ${fds.join(' ')}:\n${lines.slice(-6).join('\n')}`;
-        })
+        .map((p) => describeShim(p, cd.log()))
         .join('\n');
     assert.ok(await eventually(() => left().length === 0), `${left().join(', ')}\n${why()}`);
   });

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { makeRootfs } from '../fixtures/busybox';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
-import { eventually, killPid, shimProcesses } from '../fixtures/shim';
+import { describeShim, eventually, killPid, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 /** --rootfs gives no image config: PATH is ours to set (runc fails the same way without it) */
@@ -139,10 +139,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
     assert.ok(await eventually(() => ids.every((cid) => leftovers(cid).length === 0)), ids.flatMap(leftovers).join(', '));
     const shimsLeft = (): string =>
       shimProcesses(`-namespace ${ns} `)
-        .map((p) => {
-          const id = / -id (\S+)/.exec(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '))?.[1] ?? '?';
-          return `shim ${p} of ${id}: ${cd.log().split('\n').filter((l) => l.includes(id) && /ttrpc call|disconnected|shutdown|exiting/i.test(l)).slice(-8).join('\n')}`;
-        })
+        .map((p) => describeShim(p, cd.log()))
         .join('\n');
     assert.ok(await eventually(() => shimProcesses(`-namespace ${ns} `).length === 0), `no shim left:\n${shimsLeft()}`);
     assert.ok(await eventually(() => fs.readdirSync(socketDir).length === 0), 'no socket left');
