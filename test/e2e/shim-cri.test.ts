@@ -19,7 +19,7 @@ import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { ContainerState, criClient, NamespaceMode, PodSandboxState, type CriClient } from '../fixtures/cri';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
-import { eventually, killPid, mountsUnder, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
+import { eventually, killPid, mountsUnder, parentCgroupsOf, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
 
 const CRI_NS = 'k8s.io';
 const IMAGE = `hutch.test/busybox-pause:${RUN_ID}`;
@@ -49,7 +49,11 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
     });
   const bundleOf = (id: string): string => path.join(cd.state, 'io.containerd.runtime.v2.task', CRI_NS, id);
 
+  // CRI puts pods under /k8s.io when no cgroup parent is given
+  let removeParentCgroups = (): void => undefined;
+
   before(async () => {
+    removeParentCgroups = parentCgroupsOf(CRI_NS);
     work = tempDir('shim-cri');
     shimRoot = path.join(work, 'run-hutch');
     socketDir = tempDir('sc');
@@ -105,6 +109,7 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
     for (const pid of ourShims()) killPid(pid, 9);
     await cd?.stop();
     fs.rmSync(socketDir, { recursive: true, force: true });
+    removeParentCgroups();
   });
 
   it('runs a pod sandbox with handler "hutch" and a container in it, from one shim', async () => {

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
-import { describeShim, eventually, killPid, mountsUnder, OutputLines, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
+import { describeShim, eventually, killPid, mountsUnder, OutputLines, parentCgroupsOf, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 const IMAGE = `hutch.test/busybox:${RUN_ID}`;
@@ -50,7 +50,10 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: images, exec, terminals,
       .map((m) => ({ topic: m[m.length - 2], body: JSON.parse(m[m.length - 1]) as Record<string, unknown> }))
       .filter((e) => e.body.container_id === cid);
 
+  let removeParentCgroups = (): void => undefined;
+
   before(async () => {
+    removeParentCgroups = parentCgroupsOf(ns);
     work = tempDir('shim-exec');
     socketDir = tempDir('sx');
     shimRoot = path.join(work, 'run-hutch');
@@ -77,10 +80,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: images, exec, terminals,
       await cd.stop();
     }
     fs.rmSync(socketDir, { recursive: true, force: true });
-    for (const h of ['', ...fs.readdirSync('/sys/fs/cgroup')]) {
-      const cg = path.join('/sys/fs/cgroup', h, ns);
-      if (fs.existsSync(cg)) spawnSync('find', [cg, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
-    }
+    removeParentCgroups();
   });
 
   it('runs an imported image from its overlay snapshot', () => {

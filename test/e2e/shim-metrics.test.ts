@@ -6,7 +6,7 @@
  * exit status 137.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
-import { eventually, killPid, OutputLines, shimProcesses } from '../fixtures/shim';
+import { eventually, killPid, OutputLines, parentCgroupsOf, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 const IMAGE = `hutch.test/busybox:${RUN_ID}`;
@@ -34,7 +34,10 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: metrics, task events, OO
   const topicsOf = (cid: string): string[] =>
     events.lines.filter((l) => l.includes(`"container_id":"${cid}"`)).map((l) => /\s(\/tasks\/\S+)\s/.exec(l)?.[1] ?? '?');
 
+  let removeParentCgroups = (): void => undefined;
+
   before(async () => {
+    removeParentCgroups = parentCgroupsOf(ns);
     work = tempDir('shim-metrics');
     socketDir = tempDir('sm');
     const archive = path.join(work, 'image.tar');
@@ -60,10 +63,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: metrics, task events, OO
       await cd.stop();
     }
     fs.rmSync(socketDir, { recursive: true, force: true });
-    for (const h of ['', ...fs.readdirSync('/sys/fs/cgroup')]) {
-      const cg = path.join('/sys/fs/cgroup', h, ns);
-      if (fs.existsSync(cg)) spawnSync('find', [cg, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
-    }
+    removeParentCgroups();
   });
 
   it('ctr task metrics shows the cgroup: memory use under the limit, pids', () => {

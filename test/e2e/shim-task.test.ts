@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { makeRootfs } from '../fixtures/busybox';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
-import { describeShim, eventually, killPid, shimProcesses } from '../fixtures/shim';
+import { describeShim, eventually, killPid, parentCgroupsOf, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 /** --rootfs gives no image config: PATH is ours to set (runc fails the same way without it) */
@@ -51,7 +51,10 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
     return found;
   };
 
+  let removeParentCgroups = (): void => undefined;
+
   before(async () => {
+    removeParentCgroups = parentCgroupsOf(ns);
     work = tempDir('shim-task');
     rootfs = path.join(work, 'rootfs');
     makeRootfs(rootfs);
@@ -74,6 +77,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
       await cd.stop();
     }
     fs.rmSync(socketDir, { recursive: true, force: true });
+    removeParentCgroups();
   });
 
   it('prints output and returns exit statuses 0 and 1', () => {
