@@ -10,7 +10,7 @@
  * bridge/IPAM state outside the test's directory; the CNI path is the network
  * plugin's to test, not the shim's.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';

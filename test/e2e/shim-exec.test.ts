@@ -6,7 +6,7 @@
  * size and stdin, `ctr run -t`, and the events `ctr events` shows for all of it, in
  * the order containerd requires.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -5,7 +5,7 @@
  * TaskOOM for a container that outgrows its memory limit, killed by the kernel with
  * exit status 137.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -5,7 +5,7 @@
  * without a reader (EPIPE) forever, and a shim hung after Shutdown — containerd stops
  * reading and closes the FIFO when that container's connection closes.
  */
-import assert from 'node:assert/strict';
+import assert = require('node:assert/strict');
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
