@@ -61,7 +61,10 @@
         "addon/launcher/spec.c",
         "addon/launcher/sha256.c",
         "addon/launcher/admin.c",
-        "addon/launcher/util.c"
+        "addon/launcher/util.c",
+        "addon/launcher/grouping.c",
+        "addon/launcher/gone.c",
+        "addon/launcher/serve.c"
       ],
       "defines": ["HUTCH_NODE_PATH=\"<!(node -p process.execPath)\""],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-fno-strict-aliasing"],

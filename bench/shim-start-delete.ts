@@ -2,7 +2,9 @@
  * The two short-lived shim processes containerd 1.6 runs per container, `start` and
  * `delete`, timed side by side for containerd-shim-hutch-v2 and containerd-shim-runc-v2
  * while each one's group shim is alive (the case the native launcher answers without
- * Node), plus hutch's `delete` with no live shim (the Node path) for scale.
+ * Node), and hutch's `delete` with no live shim: answered natively when nothing of the
+ * container is left (the normal end of a group), through Node when the runtime still
+ * has its state (the shim died under it).
  *
  *   node dist/bench/shim-start-delete.js [--runs N]      (root; needs hyperfine)
  *
@@ -111,12 +113,12 @@ async function shutdown(shim: Shim): Promise<void> {
 }
 
 /** hyperfine's median (and spread) in ms for one command, run without a shell from `cwd`. */
-function hyperfine(label: string, argv: string[], cwd: string): { label: string; median: number; min: number; max: number } {
+function hyperfine(label: string, argv: string[], cwd: string, prepare?: string, extraEnv: Record<string, string> = {}): { label: string; median: number; min: number; max: number } {
   const json = path.join(cwd, `hf-${label.replace(/\W+/g, '_')}.json`);
   const command = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
-  const r = spawnSync('hyperfine', ['-N', '--warmup', '5', '--runs', String(RUNS), '--export-json', json, '--command-name', label, command], {
+  const r = spawnSync('hyperfine', ['-N', '--warmup', '5', '--runs', String(RUNS), ...(prepare ? ['--prepare', prepare] : []), '--export-json', json, '--command-name', label, command], {
     cwd,
-    env,
+    env: { ...env, ...extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`hyperfine ${label} failed`);
@@ -147,20 +149,26 @@ async function main(): Promise<void> {
     const rd = hyperfine('runc delete (live shim)', [RUNC, ...flags('c2'), '-bundle', runc.bundle, 'delete'], runc.bundle);
     line('delete, group shim alive', hd, rd);
 
-    // hutch's delete without a live shim pays for Node; runc's delete never asks its shim
+    // hutch's delete without a live shim: native when nothing is left, Node when the
+    // runtime still has state (made again before each run); runc's delete never asks its shim
     const lone = tempDir('bench-lone');
     const { bundle: loneBundle, close: closeLone } = makeBundle(lone, 'c3', 'nobody');
+    const shimRoot = path.join(lone, 'run-hutch');
     try {
-      const hn = hyperfine('hutch delete (no shim, Node)', [HUTCH, ...flags('c3'), '-bundle', loneBundle, 'delete'], loneBundle);
-      line('delete, no live shim', hn, rd);
+      const hn = hyperfine('hutch delete (no shim, nothing left)', [HUTCH, ...flags('c3'), '-bundle', loneBundle, 'delete'], loneBundle, undefined, { HUTCH_SHIM_ROOT: shimRoot });
+      line('delete, no shim, nothing left', hn, rd);
+      const hs = hyperfine('hutch delete (no shim, state left: Node)', [HUTCH, ...flags('c3'), '-bundle', loneBundle, 'delete'], loneBundle, `mkdir -p ${path.join(shimRoot, namespace, 'c3')}`, {
+        HUTCH_SHIM_ROOT: shimRoot,
+      });
+      line('delete, no shim, state left', hs, rd);
     } finally {
       closeLone();
       fs.rmSync(lone, { recursive: true, force: true });
     }
 
     console.log(`\nshim start/delete latency, median of ${RUNS} runs (ms)`);
-    console.log(`${'case'.padEnd(28)}${'hutch'.padStart(10)}${'runc shim'.padStart(12)}${'ratio'.padStart(9)}`);
-    for (const [what, h, r] of rows) console.log(`${what.padEnd(28)}${h.toFixed(2).padStart(10)}${r.toFixed(2).padStart(12)}${(h / r).toFixed(2).padStart(8)}x`);
+    console.log(`${'case'.padEnd(30)}${'hutch'.padStart(10)}${'runc shim'.padStart(12)}${'ratio'.padStart(9)}`);
+    for (const [what, h, r] of rows) console.log(`${what.padEnd(30)}${h.toFixed(2).padStart(10)}${r.toFixed(2).padStart(12)}${(h / r).toFixed(2).padStart(8)}x`);
   } finally {
     for (const s of shims) {
       await shutdown(s).catch((e: Error) => console.error(`shutdown ${s.name}: ${e.message}`));

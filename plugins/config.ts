@@ -13,6 +13,7 @@
  *   plugins:
  *     - { kind: injector, name: greeting, module: /opt/hutch/greeting.js }
  *   network: { use: bridge }
+ *   shim: { group: pod }            # containerd-shim-hutch-v2: container | pod | namespace
  *
  * Every error names the file and the key:
  *   config: /etc/hutch/config.yaml: injectors.cdi.specDirs[1]: not an absolute path: "cdi"
@@ -54,6 +55,21 @@ export interface KindConfig {
   settings: Record<string, unknown>;
 }
 
+/**
+ * Which containers containerd-shim-hutch-v2 serves from one process:
+ *   container  every container its own shim (annotations ignored);
+ *   pod        as containerd's runc shim: the io.containerd.runc.v2.group annotation,
+ *              else io.kubernetes.cri.sandbox-id (one shim per Kubernetes pod), else
+ *              the container alone (the default);
+ *   namespace  one shim for every container of a containerd namespace.
+ */
+export const SHIM_GROUPINGS = ['container', 'pod', 'namespace'] as const;
+export type ShimGrouping = (typeof SHIM_GROUPINGS)[number];
+
+export interface ShimConfig {
+  group: ShimGrouping;
+}
+
 export interface HutchConfig {
   /** the file read; undefined when no file exists (all defaults) */
   file?: string;
@@ -62,6 +78,7 @@ export interface HutchConfig {
   network: KindConfig;
   injectors: { use: string[]; settings: Record<string, unknown> };
   plugins: UserPluginEntry[];
+  shim: ShimConfig;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -73,6 +90,7 @@ export function defaultConfig(): HutchConfig {
     network: { settings: {} },
     injectors: { use: [...BUILTIN_INJECTORS], settings: {} },
     plugins: [],
+    shim: { group: 'pod' },
   };
 }
 
@@ -181,13 +199,18 @@ function readInjectors(raw: unknown, at: SettingsReader, plugins: UserPluginEntr
   return { use, settings: readSettingsOf('injector', obj, at) };
 }
 
+function readShim(raw: unknown, at: SettingsReader): ShimConfig {
+  const obj = at.object(raw, ['group']);
+  return { group: at.child('group').oneOf(obj.group, SHIM_GROUPINGS, 'pod') };
+}
+
 /** Parses and validates a configuration document. */
 export function parseConfig(text: string, file: string): HutchConfig {
   const doc = parseDocument(text, file);
   const top = new SettingsReader(file, '');
   if (doc === null || doc === undefined) return { ...defaultConfig(), file };
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new HutchError('config', `${file}: must be a mapping of sections, not ${describe(doc)}`, { kind: 'invalid-argument', path: file });
-  const obj = top.object(doc, ['cgroup', 'snapshotter', 'network', 'injectors', 'plugins']);
+  const obj = top.object(doc, ['cgroup', 'snapshotter', 'network', 'injectors', 'plugins', 'shim']);
   const plugins = readPlugins(obj.plugins, top.child('plugins'));
   return {
     file,
@@ -196,6 +219,7 @@ export function parseConfig(text: string, file: string): HutchConfig {
     network: readKind('network', obj.network, top.child('network'), plugins),
     injectors: readInjectors(obj.injectors, top.child('injectors'), plugins),
     plugins,
+    shim: readShim(obj.shim, top.child('shim')),
   };
 }
 

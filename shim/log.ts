@@ -9,9 +9,12 @@ import * as path from 'node:path';
 
 import pino, { type Logger } from 'pino';
 
+/** A bound on log bytes sonic-boom may hold after a failed write (it drops beyond it). */
+export const LOG_BUFFER_MAX = 4 * 1024 * 1024;
+
 export interface ShimLog {
   logger: Logger;
-  /** writes out what is buffered (before exit) */
+  /** before exit: nothing is buffered (kept for callers that flush before exiting) */
   flush(): void;
 }
 
@@ -23,8 +26,12 @@ export function openShimLog(bundle: string, fields: { id: string; namespace: str
     fd = undefined; // no FIFO or no reader (ENXIO): nowhere to log
   }
   if (fd === undefined) return { logger: pino({ enabled: false }), flush: () => undefined };
-  const dest = pino.destination({ fd, sync: false });
-  // a reader that went away (EPIPE) must not take the shim down
+  // containerd stops reading a shim's log when that container's connection closes (a
+  // group shim outlives it), and closes the FIFO. Each line is written at once with a
+  // non-blocking write, and dropped if the FIFO is full (EAGAIN) or has no reader
+  // (EPIPE): sonic-boom's buffered mode retries both forever in its exit flush, which
+  // kept a shim from ever exiting after Shutdown.
+  const dest = pino.destination({ fd, sync: true, retryEAGAIN: () => false, maxLength: LOG_BUFFER_MAX });
   dest.on('error', () => undefined);
   const logger = pino(
     {
@@ -37,12 +44,7 @@ export function openShimLog(bundle: string, fields: { id: string; namespace: str
   );
   return {
     logger,
-    flush: () => {
-      try {
-        dest.flushSync();
-      } catch {
-        // EAGAIN from a full FIFO: what is lost is only log
-      }
-    },
+    // every line was written (or dropped) when it was logged: nothing waits in memory
+    flush: () => undefined,
   };
 }

@@ -6,11 +6,13 @@
  * JavaScript shim (dist/shim/cli/main.js), which does the full job:
  *
  *   start   derive the group's socket exactly as shim/cli/address.ts does
- *           (sha256 of "<-address>/<-namespace>/<group>" in /run/containerd/s);
+ *           (sha256 of "<-address>/<-namespace>/<group>" in /run/containerd/s,
+ *           the group by the configured policy, grouping.c);
  *           if a shim accepts connections there: write <bundle>/address, print it.
  *   delete  read <bundle>/address; ask that shim over ttrpc
  *           (hutch.shim.v1.Admin/Delete, shim/admin/service.ts) and print the
- *           DeleteResponse bytes it returns.
+ *           DeleteResponse bytes it returns; with no shim to ask and nothing of
+ *           the container left (gone.c), print the answer for a dead container.
  *   else    execv node.
  *
  * Single-threaded, no allocation that outlives main, nothing on stdout but the answer.
@@ -33,6 +35,38 @@
 #define MESSAGE_LENGTH_MAX (4u << 20)
 /* containerd kills `delete` after 5 s; leave time for the Node fallback. */
 #define ADMIN_TIMEOUT_MS 3000
+/* Keep in step with shim/task/paths.ts, plugins/config.ts and shim/cli/grouping.ts. */
+#define DEFAULT_SHIM_ROOT "/run/hutch"
+#define SHIM_ROOT_ENV "HUTCH_SHIM_ROOT"
+#define CONFIG_DIR "/etc/hutch"
+#define CONFIG_ENV "HUTCH_CONFIG"
+#define GROUPING_CACHE "shim-grouping"
+
+enum { GROUP_CONTAINER, GROUP_POD, GROUP_NAMESPACE };
+
+/* grouping.c: the state root; the `shim.group` policy in force, or -1: cannot tell. */
+const char *state_root(void);
+int grouping_policy(void);
+
+/* gone.c: 1 when nothing of the container is left to clean up, 0 if something is, -1: cannot tell. */
+int container_gone(const char *ns, const char *id, const char *bundle);
+#define GONE_RESPONSE_MAX 64
+/* the DeleteResponse for a container that is gone: { exit_status 137, exited_at now } */
+size_t gone_delete_response(uint8_t out[GONE_RESPONSE_MAX]);
+
+/* The command line as containerd passes it (main.c parses it as Go's flag package). */
+struct shim_flags {
+  const char *namespace;
+  const char *address;
+  const char *publish_binary;
+  const char *id;
+  const char *bundle;
+  const char *action;
+  int debug;
+};
+
+/* serve.c: start a server for the group natively and exit; returns only if it could not. */
+void native_start(const struct shim_flags *f, const char *bundle, const char *socket_path, const char *address, size_t address_len);
 
 /* sha256.c */
 void sha256_hex(const void *data, size_t len, char out[65]);
@@ -55,5 +89,7 @@ int read_full(int fd, void *buf, size_t len);
 int connect_unix(const char *path, int timeout_ms);
 int write_file_atomic(const char *dir, const char *name, const char *tmp_name, const char *data, size_t len);
 _Noreturn void exec_node(int argc, char **argv);
+int js_main(char *out, size_t size);
+const char *node_binary(void);
 
 #endif

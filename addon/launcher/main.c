@@ -14,23 +14,19 @@
 
 #define SOCKET_PATH_MAX 107
 
-struct flags {
-  const char *namespace;
-  const char *address;
-  const char *id;
-  const char *bundle;
-  const char *action;
-};
-
+/* Go's strconv.ParseBool: 1 true, 0 false, -1 neither. */
 static int parse_bool(const char *v) {
-  static const char *const ok[] = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"};
-  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-    if (strcmp(v, ok[i]) == 0) return 0;
+  static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+  static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+  for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+    if (strcmp(v, yes[i]) == 0) return 1;
+    if (strcmp(v, no[i]) == 0) return 0;
+  }
   return -1;
 }
 
 /* 0 when the command line is one the fast paths may handle. */
-static int parse_flags(int argc, char **argv, struct flags *f) {
+static int parse_flags(int argc, char **argv, struct shim_flags *f) {
   int i = 1;
   for (; i < argc; i++) {
     const char *arg = argv[i];
@@ -48,15 +44,19 @@ static int parse_flags(int argc, char **argv, struct flags *f) {
     size_t name_len = eq ? (size_t)(eq - body) : strlen(body);
 #define IS(name) (name_len == sizeof(name) - 1 && strncmp(body, name, name_len) == 0)
     if (IS("debug")) {
-      if (eq && parse_bool(eq + 1) < 0) return -1;
+      int v = eq ? parse_bool(eq + 1) : 1;
+      if (v < 0) return -1;
+      f->debug = v;
       continue;
     }
-    const char **slot = IS("namespace") ? &f->namespace
-                        : IS("address") ? &f->address
-                        : IS("id")      ? &f->id
-                        : IS("bundle")  ? &f->bundle
+    const char **slot = IS("namespace")        ? &f->namespace
+                        : IS("address")        ? &f->address
+                        : IS("publish-binary") ? &f->publish_binary
+                        : IS("id")             ? &f->id
+                        : IS("bundle")         ? &f->bundle
                         : NULL;
-    int known = slot || IS("publish-binary") || IS("socket");
+    int known = slot || IS("socket");
+    if (IS("socket")) return -1; /* serve on a given socket: the JS shim's business */
 #undef IS
     if (!known) return -1; /* -v, -h, or not a flag of ours: the JS shim answers */
     const char *value;
@@ -81,11 +81,25 @@ static const char *socket_dir(char *buf, size_t size) {
 }
 
 /* start: answers and exits when the group's shim is alive; returns otherwise. */
-static void fast_start(const struct flags *f) {
+static void fast_start(const struct shim_flags *f) {
   const char *bundle = f->bundle[0] ? f->bundle : ".";
   char *group = NULL;
-  int found = group_annotation(bundle, &group);
-  if (found < 0) return;
+  int found = 0;
+  switch (grouping_policy()) {
+    case GROUP_CONTAINER:
+      break;
+    case GROUP_POD:
+      found = group_annotation(bundle, &group);
+      if (found < 0) return;
+      break;
+    case GROUP_NAMESPACE:
+      group = strdup(""); /* every container of the namespace: "<address>/<namespace>" */
+      if (!group) return;
+      found = 1;
+      break;
+    default:
+      return;
+  }
   char *joined = path_join_clean(f->address, f->namespace, found ? group : f->id);
   free(group);
   if (!joined) return;
@@ -97,14 +111,18 @@ static void fast_start(const struct flags *f) {
   int n = snprintf(address, sizeof address, "unix://%s/%s", dir, hex);
   if (n < 0 || (size_t)n >= sizeof address || strlen(address + 7) > SOCKET_PATH_MAX) return;
   int fd = connect_unix(address + 7, 1000);
-  if (fd < 0) return; /* no live shim: the JS shim starts one */
+  if (fd < 0) {
+    /* no live shim: start one here (returns only if it cannot; the JS shim then tries) */
+    native_start(f, bundle, address + 7, address, (size_t)n);
+    return;
+  }
   close(fd);
   if (write_file_atomic(bundle, "address", ".address", address, (size_t)n) < 0) return;
   exit(write_all(1, address, (size_t)n) < 0 ? 1 : 0);
 }
 
 /* delete: hands the job to the live group shim and exits; returns if it cannot. */
-static void fast_delete(const struct flags *f) {
+static void fast_delete(const struct shim_flags *f) {
   char cwd[PATH_MAX];
   const char *bundle = f->bundle;
   if (!bundle[0]) {
@@ -115,22 +133,22 @@ static void fast_delete(const struct flags *f) {
   if (snprintf(path, sizeof path, "%s/address", bundle) >= (int)sizeof path) return;
   size_t len;
   char *text = read_file(path, 4096, &len);
-  if (!text) return;
-  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\t')) text[--len] = '\0';
-  if (strncmp(text, "unix://", 7) != 0) {
+  if (text) {
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\t')) text[--len] = '\0';
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc = strncmp(text, "unix://", 7) == 0 ? admin_delete(text + 7, f->id, bundle, f->namespace, &out, &out_len) : -1;
     free(text);
-    return;
+    if (rc == 0) exit(write_all(1, out, out_len) < 0 ? 1 : 0);
   }
-  uint8_t *out = NULL;
-  size_t out_len = 0;
-  int rc = admin_delete(text + 7, f->id, bundle, f->namespace, &out, &out_len);
-  free(text);
-  if (rc < 0) return;
-  exit(write_all(1, out, out_len) < 0 ? 1 : 0);
+  /* no live shim to ask: answer here only when there is nothing to clean up */
+  if (container_gone(f->namespace, f->id, bundle) != 1) return;
+  uint8_t answer[GONE_RESPONSE_MAX];
+  exit(write_all(1, answer, gone_delete_response(answer)) < 0 ? 1 : 0);
 }
 
 int main(int argc, char **argv) {
-  struct flags f = {.namespace = "", .address = "", .id = "", .bundle = "", .action = ""};
+  struct shim_flags f = {.namespace = "", .address = "", .publish_binary = "", .id = "", .bundle = "", .action = "", .debug = 0};
   if (parse_flags(argc, argv, &f) == 0 && f.namespace[0] && f.id[0]) {
     if (strcmp(f.action, "start") == 0) fast_start(&f);
     else if (strcmp(f.action, "delete") == 0) fast_delete(&f);

@@ -182,8 +182,12 @@ int write_file_atomic(const char *dir, const char *name, const char *tmp_name, c
   return 0;
 }
 
-/* <root>/dist/shim/cli/main.js for a launcher at <root>/build/Release/<name>. */
-static int js_main(char *out, size_t size) {
+/*
+ * The JS shim for a launcher at <root>/build/Release/<name>: the bundle loader
+ * <root>/bin/containerd-shim-hutch-v2-node when scripts/bundle made the bundle, else
+ * <root>/dist/shim/cli/main.js.
+ */
+int js_main(char *out, size_t size) {
   const char *env = getenv("HUTCH_SHIM_MAIN");
   if (env && env[0]) return snprintf(out, size, "%s", env) < (int)size ? 0 : -1;
   char exe[PATH_MAX];
@@ -195,11 +199,14 @@ static int js_main(char *out, size_t size) {
     if (!slash) return -1;
     *slash = '\0';
   }
+  char bundle[PATH_MAX];
+  if (snprintf(bundle, sizeof bundle, "%s/dist/bundle/containerd-shim-hutch-v2.js", exe) < (int)sizeof bundle && access(bundle, R_OK) == 0)
+    return snprintf(out, size, "%s/bin/containerd-shim-hutch-v2-node", exe) < (int)size ? 0 : -1;
   return snprintf(out, size, "%s/dist/shim/cli/main.js", exe) < (int)size ? 0 : -1;
 }
 
 /* HUTCH_NODE, else the node the addon was built against, else `node` on PATH. */
-static const char *node_binary(void) {
+const char *node_binary(void) {
   const char *env = getenv("HUTCH_NODE");
   if (env && env[0]) return env;
 #ifdef HUTCH_NODE_PATH

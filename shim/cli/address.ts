@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
+import type { ShimGrouping } from '../../plugins/config';
+
 /** The runc shim's socket directory; HUTCH_SHIM_SOCKET_DIR overrides it (tests). */
 export function socketDir(): string {
   return process.env.HUTCH_SHIM_SOCKET_DIR || '/run/containerd/s';
@@ -17,8 +19,14 @@ export function socketDir(): string {
 /** The annotations that put containers in one group, in the order they are tried. */
 export const GROUP_ANNOTATIONS = ['io.containerd.runc.v2.group', 'io.kubernetes.cri.sandbox-id'] as const;
 
-/** The group a container belongs to: its config.json annotation, else its own id. */
-export function groupOf(id: string, bundle: string): string {
+/**
+ * The group a container belongs to under a grouping policy (plugins/config.ts):
+ * `container` its own id; `namespace` "" (the socket is then named by
+ * "<address>/<namespace>" alone); `pod` its config.json annotation, else its own id.
+ */
+export function groupOf(id: string, bundle: string, grouping: ShimGrouping = 'pod'): string {
+  if (grouping === 'container') return id;
+  if (grouping === 'namespace') return '';
   let annotations: Record<string, unknown> = {};
   try {
     const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, unknown> };

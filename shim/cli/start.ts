@@ -12,6 +12,7 @@ import { native } from '../../addon';
 import { HutchError } from '../../runtime/errors';
 import { addressOf, canConnect, groupOf, socketPathFor, writeAddressFile } from './address';
 import type { ShimFlags } from './flags';
+import { shimGrouping } from './grouping';
 
 /** sun_path holds 108 bytes with the NUL. */
 const SOCKET_PATH_MAX = 107;
@@ -58,7 +59,8 @@ async function liveAfterRetries(socketPath: string): Promise<boolean> {
 }
 
 function spawnServer(flags: ShimFlags, bundle: string, socketPath: string, listenFd: number): void {
-  const args = [path.join(__dirname, 'main.js'), '-namespace', flags.namespace, '-address', flags.address, '-publish-binary', flags.publishBinary, '-id', flags.id];
+  // the script Node runs now (the bundle loader, or dist/shim/cli/main.js) serves too
+  const args = [...process.execArgv, process.argv[1], '-namespace', flags.namespace, '-address', flags.address, '-publish-binary', flags.publishBinary, '-id', flags.id];
   if (flags.debug) args.push('-debug');
   args.push('-socket', socketPath);
   const child = spawn(process.execPath, args, {
@@ -76,7 +78,7 @@ export async function startAction(flags: ShimFlags): Promise<string> {
   if (!flags.id) throw new HutchError('start', '-id is required', { kind: 'invalid-argument', field: '-id' });
   const bundle = flags.bundle || process.cwd();
   await drainRuntimeOptions();
-  const socketPath = socketPathFor(flags.address, flags.namespace, groupOf(flags.id, bundle));
+  const socketPath = socketPathFor(flags.address, flags.namespace, groupOf(flags.id, bundle, shimGrouping()));
   if (socketPath.length > SOCKET_PATH_MAX) {
     throw new HutchError('start', `socket path "${socketPath}" is longer than ${SOCKET_PATH_MAX} bytes`, { kind: 'invalid-argument', path: socketPath });
   }

@@ -23,7 +23,8 @@ export async function cleanupDeadContainer(target: DeleteTarget): Promise<Delete
   } catch (e) {
     if (!(e instanceof HutchError && e.kind === 'not-found')) throw e;
   }
-  await deleteContainer({ root, id: target.id, force: true });
+  // the network plugin that set the container up finds its settings in hutch's configuration
+  await deleteContainer({ root, id: target.id, force: true, configPath: process.env.HUTCH_CONFIG || undefined });
   unmountRootfs(target.bundle);
   return { pid, exitStatus: KILLED_EXIT_STATUS, exitedAt: toTimestamp() };
 }

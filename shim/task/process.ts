@@ -8,6 +8,7 @@ import type { ExitStatus, ExitWatch } from '../../addon';
 import { native } from '../../addon';
 import { HutchError } from '../../runtime/errors';
 import { closeQuietly } from '../../runtime/launch/sync-channel';
+import type { ShimConsole } from './console';
 import type { ProcessIo } from './stdio';
 
 export type ProcessState = 'created' | 'running' | 'stopped' | 'deleted';
@@ -43,6 +44,8 @@ export class ShimProcess {
   readonly startPublished: Promise<void>;
   /** Start was asked for: its event comes before this process' exit event */
   startRequested = false;
+  /** the terminal, for a process that has one */
+  console?: ShimConsole;
 
   constructor(
     /** the container id for the init, the exec id for an exec */
@@ -72,17 +75,26 @@ export class ShimProcess {
     this.state = to;
   }
 
-  /** Takes over a started process' pidfd and watches it (we are its parent: reaping). */
+  /**
+   * Takes over a started process' pidfd and watches it (we are its parent: reaping).
+   * The exit is recorded at reap time and reported (Wait, the exit event) once the
+   * process' terminal output is drained, so no client closes its FIFO before it.
+   */
   track(pid: number, pidfd: number, onExit: (p: ShimProcess) => void): void {
     this.pid = pid;
     this.pidfd = pidfd;
     this.watch = native().watchExit(pidfd, true, (status) => {
-      this.exit = { status: exitStatusOf(status), at: Date.now() };
+      const exit = { status: exitStatusOf(status), at: Date.now() };
       closeQuietly(this.pidfd);
       this.pidfd = -1;
-      if (this.state === 'created' || this.state === 'running') this.state = 'stopped';
-      this.resolveExit(this.exit);
-      onExit(this);
+      const report = (): void => {
+        this.exit = exit;
+        if (this.state === 'created' || this.state === 'running') this.state = 'stopped';
+        this.resolveExit(exit);
+        onExit(this);
+      };
+      if (this.console) void this.console.drained().then(report, report);
+      else report();
     });
   }
 

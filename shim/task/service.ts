@@ -5,6 +5,8 @@
  * (create → start → exit → delete; exec-added → exec-started → exit; an init's exit
  * after its execs').
  */
+import { native } from '../../addon';
+import { closeQuietly } from '../../runtime/launch/sync-channel';
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../../runtime/errors';
 import { createContainer } from '../../runtime/lifecycle/create';
@@ -29,6 +31,7 @@ import { startOrphanReaper } from './reaper';
 import { mountRootfs, unmountRootfs } from './rootfs';
 import { stateRoot } from './paths';
 import { ProcessIo } from './stdio';
+import { ShimConsole } from './console';
 
 export const TASK_SERVICE = 'containerd.task.v2.Task';
 
@@ -53,6 +56,8 @@ function jsonOfAny<T>(any: { value?: Uint8Array | null } | null | undefined, wha
 
 export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
   const root = stateRoot(shim.namespace);
+  /** hutch's configuration file (HUTCH_CONFIG in containerd's environment, else /etc/hutch/config.*) */
+  const configPath = process.env.HUTCH_CONFIG || undefined;
   const containers = new Map<string, ShimContainer>();
   const log = shim.logger;
   const stopReaper = startOrphanReaper((pid) => [...containers.values()].some((c) => c.init.pid === pid || [...c.execs.values()].some((e) => e.pid === pid)));
@@ -105,16 +110,44 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         const id = req.id;
         if (containers.has(id)) throw new TtrpcError(Code.AlreadyExists, `container ${id}: already exists`);
         if (req.checkpoint) throw new TtrpcError(Code.Unimplemented, 'create from a checkpoint: not supported');
-        if (req.terminal) throw new TtrpcError(Code.Unimplemented, 'terminal: not supported yet');
         const mounts = req.rootfs ?? [];
+        const t0 = performance.now();
         mountRootfs(req.bundle, mounts);
+        log.debug(`${id}: rootfs mounted (${mounts.length} mounts) in ${(performance.now() - t0).toFixed(1)} ms`);
         let io: ProcessIo | undefined;
+        let tty: ShimConsole | undefined;
         try {
-          io = ProcessIo.open('create', req);
-          const created = await createContainer({ root, id, bundle: req.bundle, stdio: io.stdio, keepPidfd: true, debug: (m) => log.debug(m) });
+          // with a terminal the pty is the process' stdio, relayed to containerd's FIFOs
+          io = req.terminal ? ProcessIo.none('create') : ProcessIo.open('create', req);
+          tty = req.terminal ? ShimConsole.open('create', req) : undefined;
+          const created = await createContainer({
+            root,
+            id,
+            bundle: req.bundle,
+            stdio: io.stdio,
+            keepPidfd: true,
+            configPath,
+            foregroundConsole: tty ? () => tty!.childEnd : undefined,
+            // hooks.d, CDI, GPU and the user's injectors apply under containerd as under the CLI
+            injectSpec: (spec, c) => {
+              const { injectSpec } = require('../../plugins/inject') as typeof import('../../plugins/inject');
+              return injectSpec(spec, { ...c, annotations: spec.annotations ?? {}, log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m) } }, configPath);
+            },
+            debug: (m) => log.debug(m),
+          });
           io.releaseChildEnds();
+          try {
+            tty?.attach('create');
+          } catch (e) {
+            native().pidfdSendSignal(created.init.pidfd, 9);
+            native().reap(created.init.pidfd, true); // at once: SIGKILL'd
+            closeQuietly(created.init.pidfd);
+            await deleteContainer({ root, id, force: true, configPath }).catch(() => undefined);
+            throw e;
+          }
           const ioDesc = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: !!req.terminal };
           const init = new ShimProcess(id, id, ioDesc, io);
+          init.console = tty;
           const c = new ShimContainer(id, req.bundle, init, mounts.length > 0);
           c.cgroup = created.record.cgroup;
           c.ownPidNamespace = (created.record.spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
@@ -128,6 +161,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         } catch (e) {
           io?.releaseChildEnds();
           io?.close();
+          tty?.close();
           if (mounts.length) unmountRootfs(req.bundle);
           throw e;
         }
@@ -161,16 +195,21 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
           c.execs.delete(p.id);
           c.pendingSpecs.delete(p.id);
           p.stdio?.close();
+          p.console?.close();
           return exitInfo(p);
         }
         if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} is still running`);
-        await deleteContainer({ root, id: c.id, force: false, warn: (m) => log.warn(m) }).catch((e: unknown) => {
+        await deleteContainer({ root, id: c.id, force: false, warn: (m) => log.warn(m), configPath }).catch((e: unknown) => {
           if (!(e instanceof HutchError && e.kind === 'not-found')) throw e;
         });
         if (p.state === 'created') await p.wait();
         p.transition('deleted', 'delete');
-        for (const e of c.execs.values()) e.stdio?.close();
+        for (const e of c.execs.values()) {
+          e.stdio?.close();
+          e.console?.close();
+        }
         p.stdio?.close();
+        p.console?.close();
         c.oom?.dispose();
         if (c.rootfsMounted) unmountRootfs(c.bundle);
         containers.delete(c.id);
@@ -183,7 +222,6 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         const c = container(req.id);
         if (!req.execId) throw new TtrpcError(Code.InvalidArgument, 'exec: exec_id is required');
         if (c.execs.has(req.execId)) throw new TtrpcError(Code.AlreadyExists, `exec ${req.execId}: already exists`);
-        if (req.terminal) throw new TtrpcError(Code.Unimplemented, 'exec with a terminal: not supported yet');
         const spec = jsonOfAny<Process>(req.spec, 'exec spec');
         const p = new ShimProcess(req.execId, c.id, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: !!req.terminal });
         c.execs.set(req.execId, p);
@@ -257,13 +295,17 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
       }),
 
       ResizePty: defineMethod(v2.ResizePtyRequest, Empty, (req) => {
-        processOf(req.id, req.execId);
-        return {}; // processes without a terminal: nothing to resize
+        const { p } = processOf(req.id, req.execId);
+        p.console?.resize(req.width, req.height); // without a terminal: nothing to resize
+        return {};
       }),
 
       CloseIO: defineMethod(v2.CloseIORequest, Empty, (req) => {
         const { p } = processOf(req.id, req.execId);
-        if (req.stdin) p.stdio?.closeStdin();
+        if (req.stdin) {
+          p.stdio?.closeStdin();
+          p.console?.closeStdin();
+        }
         return {};
       }),
 
@@ -300,7 +342,10 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
     forceDelete: async (target) => {
       const c = containers.get(target.id);
       if (c) {
-        for (const p of [c.init, ...c.execs.values()]) p.release();
+        for (const p of [c.init, ...c.execs.values()]) {
+          p.release();
+          p.console?.close();
+        }
         c.oom?.dispose();
         containers.delete(target.id);
       }

@@ -51,6 +51,22 @@ export class ProcessIo {
     this.stdio = stdio;
   }
 
+  /** /dev/null for 0, 1 and 2: a process with a terminal gets the pty instead. */
+  static none(op: string): ProcessIo {
+    const opened: number[] = [];
+    try {
+      const stdin = openOrFail(op, 'stdin', '/dev/null', fs.constants.O_RDONLY);
+      opened.push(stdin);
+      const out = openOrFail(op, 'stdout', '/dev/null', fs.constants.O_WRONLY);
+      opened.push(out);
+      const err = openOrFail(op, 'stderr', '/dev/null', fs.constants.O_WRONLY);
+      return new ProcessIo([stdin, out, err]);
+    } catch (e) {
+      for (const fd of opened) closeQuietly(fd);
+      throw e;
+    }
+  }
+
   /** Opens the paths for a process without a terminal. */
   static open(op: string, paths: IoPaths): ProcessIo {
     const opened: number[] = [];

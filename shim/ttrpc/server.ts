@@ -164,19 +164,25 @@ class Connection {
     this.server.settled();
   }
 
-  /** Writes one Response frame; `after` runs once the kernel has it. */
+  /**
+   * Writes one Response frame; `after` runs once the kernel has it — or at once when
+   * it never will (the peer is gone): a Shutdown whose caller hung up must still end us.
+   */
   private send(streamId: number, status: Status, payload: Uint8Array | undefined, after: (() => void)[] = []): void {
-    if (this.closed || this.socket.destroyed) return;
+    const done = (): void => {
+      for (const fn of after) fn();
+    };
+    if (this.closed || this.socket.destroyed) {
+      done();
+      return;
+    }
     // Like Go, always send a status; an OK one is an empty sub-message.
     const statusMessage: google.rpc.IStatus =
       status.code === Code.OK ? {} : { code: status.code, message: status.message, details: status.details.map((d) => ({ type_url: d.typeUrl, value: d.value })) };
     const data = ttrpc.Response.encode({ status: statusMessage, payload: payload && payload.length > 0 ? payload : undefined }).finish();
-    const done = (): void => {
-      for (const fn of after) fn();
-    };
     this.socket.cork();
     this.socket.write(encodeHeader(streamId, MessageType.Response, 0, data.length));
-    this.socket.write(data, after.length ? (err) => (err ? undefined : done()) : undefined);
+    this.socket.write(data, after.length ? () => done() : undefined);
     this.socket.uncork();
   }
 }

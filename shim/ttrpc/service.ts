@@ -42,7 +42,7 @@ export interface CallContext {
   signal: AbortSignal;
   /** the calling process (SO_PEERCRED), when the server checked it */
   peer: PeerInfo | undefined;
-  /** runs `fn` once this call's response has been handed to the kernel */
+  /** runs `fn` once this call's response has been handed to the kernel (or cannot be: the peer is gone) */
   onResponded(fn: () => void): void;
 }
 

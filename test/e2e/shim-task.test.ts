@@ -10,47 +10,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { native } from '../../addon';
 import { makeRootfs } from '../fixtures/busybox';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
+import { describeShim, eventually, killPid, parentCgroupsOf, shimProcesses } from '../fixtures/shim';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 /** --rootfs gives no image config: PATH is ours to set (runc fails the same way without it) */
 const PATH_ENV = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** Serving shims (they retitle themselves "containerd-shim-hutch-v2 … -id <id> …"). */
-function shimProcesses(filter = ''): number[] {
-  const out: number[] = [];
-  for (const pid of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.startsWith('containerd-shim-hutch-v2 ') && cmd.includes(filter)) out.push(Number(pid));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-async function eventually(check: () => boolean, tries = 200, pauseMs = 50): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-  return check();
-}
-
-function killPid(pid: number, signal: number): void {
-  try {
-    const fd = native().pidfdOpen(pid);
-    native().pidfdSendSignal(fd, signal);
-    fs.closeSync(fd);
-  } catch {
-    // gone meanwhile
-  }
-}
 
 describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'needs root to run containerd' }, () => {
   let cd: Containerd;
@@ -84,7 +51,10 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
     return found;
   };
 
+  let removeParentCgroups = (): void => undefined;
+
   before(async () => {
+    removeParentCgroups = parentCgroupsOf(ns);
     work = tempDir('shim-task');
     rootfs = path.join(work, 'rootfs');
     makeRootfs(rootfs);
@@ -107,6 +77,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
       await cd.stop();
     }
     fs.rmSync(socketDir, { recursive: true, force: true });
+    removeParentCgroups();
   });
 
   it('prints output and returns exit statuses 0 and 1', () => {
@@ -170,7 +141,11 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
       ),
     );
     assert.ok(await eventually(() => ids.every((cid) => leftovers(cid).length === 0)), ids.flatMap(leftovers).join(', '));
-    assert.ok(await eventually(() => shimProcesses(`-namespace ${ns} `).length === 0), 'no shim left');
+    const shimsLeft = (): string =>
+      shimProcesses(`-namespace ${ns} `)
+        .map((p) => describeShim(p, cd.log()))
+        .join('\n');
+    assert.ok(await eventually(() => shimProcesses(`-namespace ${ns} `).length === 0), `no shim left:\n${shimsLeft()}`);
     assert.ok(await eventually(() => fs.readdirSync(socketDir).length === 0), 'no socket left');
   });
 

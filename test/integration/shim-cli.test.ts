@@ -210,6 +210,30 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     assert.equal(fs.existsSync(path.join(dir, 'run-hutch', `ns-${RUN_ID}`, 'c4')), false, "the runtime's state is gone");
   });
 
+  it('delete with no live shim and nothing of the container left answers without Node', async () => {
+    const b = bundle('b5', 'pod-d');
+    fs.mkdirSync(path.join(b, 'rootfs'));
+    fs.writeFileSync(path.join(b, 'address'), `unix://${path.join(dir, 's', 'dead')}`);
+    const del = await run([...flags('c5'), '-bundle', b, 'delete'], dir, { ...env, HUTCH_NODE: '/bin/false' });
+    assert.equal(del.status, 0, del.stderr);
+    assert.equal(del.stderr, '');
+    const res = v2.DeleteResponse.decode(del.stdout);
+    assert.deepEqual([res.pid, res.exitStatus], [0, 137]);
+  });
+
+  it('delete with no live shim while <bundle>/rootfs is mounted cleans up in Node', async () => {
+    const b = bundle('b6', 'pod-e');
+    const rootfs = path.join(b, 'rootfs');
+    fs.mkdirSync(rootfs);
+    native().mount('none', rootfs, 'tmpfs', 0, null);
+    const del = await run([...flags('c6'), '-bundle', b, 'delete'], dir, env);
+    assert.equal(del.status, 0, del.stderr);
+    assert.equal(del.stderr, '');
+    assert.equal(v2.DeleteResponse.decode(del.stdout).exitStatus, 137);
+    // the mount is what made the launcher hand it over, and the cleanup removed it
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${rootfs} `), 'rootfs unmounted');
+  });
+
   it('fails start with one clear line when the namespace is missing', async () => {
     const r = await run(['-id', 'x', 'start'], dir, env);
     assert.equal(r.status, 1);

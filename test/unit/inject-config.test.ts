@@ -45,7 +45,7 @@ describe('configuration file', () => {
 
   const bad: [string, string, string, RegExp][] = [
     ['a relative spec dir', 'config.yaml', 'injectors:\n  cdi:\n    specDirs: [/etc/cdi, cdi]\n', /config: \/.*config\.yaml: injectors\.cdi\.specDirs\[1\]: not an absolute path: "cdi"$/],
-    ['an unknown section', 'config.yaml', 'injector: {}\n', /config\.yaml: injector: unknown key \(known: cgroup, snapshotter, network, injectors, plugins\)/],
+    ['an unknown section', 'config.yaml', 'injector: {}\n', /config\.yaml: injector: unknown key \(known: cgroup, snapshotter, network, injectors, plugins, shim\)/],
     ['an unknown setting', 'config.json', '{"injectors":{"gpu":{"driverRot":"/"}}}', /config\.json: injectors\.gpu\.driverRot: unknown key/],
     ['an unknown injector in use', 'config.yaml', 'injectors: { use: [cdi, nope] }\n', /injectors\.use\[1\]: unknown injector "nope" \(known: hooksd, cdi, gpu\)/],
     ['an unknown network plugin', 'config.yaml', 'network: { use: flannel }\n', /network\.use: unknown network plugin "flannel"/],

@@ -266,6 +266,36 @@ describe('ttrpc server and client', () => {
     await assert.rejects(c.call(SERVICE, 'Echo', v2.ConnectRequest, v2.ConnectResponse, {}), /ttrpc: closed/);
   });
 
+  it('runs onResponded even when the caller hung up before the answer (a Shutdown must still end the shim)', async () => {
+    const dir2 = tempDir('ttrpc-responded');
+    const s2 = new TtrpcServer();
+    const entered = gate();
+    const release = gate();
+    const responded = gate();
+    s2.register({
+      serviceName: SERVICE,
+      methods: {
+        Shutdown: defineMethod(v2.ConnectRequest, google.protobuf.Empty, async (_req, ctx) => {
+          ctx.onResponded(responded.open);
+          entered.open();
+          await release.wait;
+          return {};
+        }),
+      },
+    });
+    const p = path.join(dir2, 's');
+    await s2.listen(p);
+    const c = await TtrpcClient.connect(p);
+    const call = c.call(SERVICE, 'Shutdown', v2.ConnectRequest, google.protobuf.Empty, {}).catch(() => undefined);
+    await entered.wait;
+    c.close();
+    await call;
+    release.open();
+    await responded.wait; // hangs (and the test times out) if the callback is dropped
+    await s2.close();
+    fs.rmSync(dir2, { recursive: true, force: true });
+  });
+
   it('fails pending calls when the server goes away', async () => {
     const dir2 = tempDir('ttrpc-loss');
     const s2 = new TtrpcServer();
