@@ -115,9 +115,10 @@ export class CgroupV1Manager implements CgroupManager {
   async attach(handle: CgroupHandle, pid: number): Promise<void> {
     for (const dir of Object.values(handle.dirs)) {
       try {
-        // on the thread pool: the first write waits for an RCU grace period in the kernel
-        // (the callback API: fs.promises would load another module on the CLI's hot path)
-        await new Promise<void>((resolve, reject) => fs.writeFile(path.join(dir, 'cgroup.procs'), String(pid), (e) => (e ? reject(e) : resolve())));
+        // Synchronous on purpose: the first write waits ~10 ms for an RCU grace period,
+        // which the kernel spends while hutch-init makes its namespaces in parallel; the
+        // thread pool would add a round trip per file and per syscall.
+        fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         throw new HutchError('create', `put pid ${pid} in ${dir}: ${err.message}`, { errno: err.code, path: path.join(dir, 'cgroup.procs'), step: 'cgroup' });
