@@ -15,6 +15,7 @@ import { launchInit, type InitProcess } from '../launch/driver';
 import { compilePlan, resolveRootfs } from '../launch/plan';
 import { closeQuietly } from '../launch/sync-channel';
 import { writeIdMaps } from '../launch/idmap';
+import { sendSeccompListener } from '../launch/seccomp-listener';
 import type { Spec } from '../spec/types';
 import type { ContainerRecord } from '../state/record';
 import { pidInNamespace, procStat } from '../state/proc';
@@ -217,6 +218,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
           const inside = { ...record, pid: pidInNamespace(started.pid) };
           return { createState: JSON.stringify(ociState(inside, 'creating')), startState: JSON.stringify(ociState(inside, 'created')) };
         },
+        seccompListener: async (fd) => sendSeccompListener(op, nativeOps, spec.linux!.seccomp!, fd, record.pid, ociState(record, 'creating')),
       },
     );
     record.status = 'created';

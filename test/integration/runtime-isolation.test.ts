@@ -80,6 +80,40 @@ describe('isolation', () => {
     assert.match(r.stdout, /rc=1/);
   });
 
+  it('hands an SCMP_ACT_NOTIFY listener to listenerPath with the container state', async () => {
+    const dir = tempDir('seccomp-notify');
+    const sock = path.join(dir, 'agent.sock');
+    const out = path.join(dir, 'received.json');
+    // a stand-in seccomp agent: takes the message and the fd, records them, closes the fd
+    // (notified syscalls then fail with ENOSYS, which the container sees)
+    const agent = require('node:child_process').spawn('python3', [
+      '-c',
+      `import socket, json, os\ns = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)\nc, _ = s.accept()\nmsg, fds, _, _ = socket.recv_fds(c, 65536, 4)\nopen(${JSON.stringify(out)}, 'w').write(json.dumps({'msg': json.loads(msg), 'nfds': len(fds)}))\n[os.close(f) for f in fds]`,
+    ]);
+    try {
+      for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
+      const r = inContainer('mkdir /tmp/x 2>&1; echo done', (s) => {
+        s.root.readonly = false;
+        s.linux.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          listenerPath: sock,
+          listenerMetadata: 'hello agent',
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+        };
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Function not implemented/);
+      const got = JSON.parse(fs.readFileSync(out, 'utf8'));
+      assert.equal(got.nfds, 1);
+      assert.deepEqual(got.msg.fds, ['seccompFd']);
+      assert.equal(got.msg.metadata, 'hello agent');
+      assert.ok(got.msg.pid > 0);
+      assert.match(got.msg.state.id, new RegExp(`^${containerId('c')}`));
+    } finally {
+      agent.kill();
+    }
+  });
+
   it('supports seccomp argument conditions', () => {
     // personality(0xffffffff) only queries; forbid exactly persona 8 (LINUX32)
     const r = inContainer('echo ok', (s) => {
