@@ -57,3 +57,33 @@ export function isPermissionError(e: unknown): boolean {
   const code = (e as { errno?: unknown }).errno ?? (e as NodeJS.ErrnoException).code;
   return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
 }
+
+/**
+ * Makes a container's cgroup directories (`make`), then applies its resources
+ * (`apply`); what was made is removed again when applying fails. Rootless without a
+ * delegated cgroup and without limits asked for: no cgroup (an empty handle), as runc.
+ */
+export async function makeAndApply(
+  version: 1 | 2,
+  rel: string,
+  rootless: boolean | undefined,
+  wantsLimits: boolean,
+  make: () => Promise<{ dirs: Record<string, string>; undo(): Promise<void> }>,
+  apply: (handle: { version: 1 | 2; path: string; dirs: Record<string, string> }) => void,
+): Promise<{ version: 1 | 2; path: string; dirs: Record<string, string> }> {
+  let made;
+  try {
+    made = await make();
+  } catch (e) {
+    if (rootless && isPermissionError(e) && !wantsLimits) return { version, path: rel, dirs: {} };
+    throw e;
+  }
+  const handle = { version, path: rel, dirs: made.dirs };
+  try {
+    apply(handle);
+  } catch (e) {
+    await made.undo();
+    throw e;
+  }
+  return handle;
+}

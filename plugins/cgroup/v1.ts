@@ -17,7 +17,7 @@ import type { Device, LinuxResources } from '../../runtime/spec/types';
 import { cgroupfs, dirKey, type CgroupCreator } from './cgroupfs';
 import { effectiveRules, emulate, parseDevicesList, v1Transition } from './devices';
 import { planV1 } from './files-v1';
-import { isPermissionError, readPids } from './fsutil';
+import { makeAndApply, readPids } from './fsutil';
 import { hierarchies, v1MissingReason } from './hierarchy';
 import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
 import { watchOomV1 } from './oom';
@@ -94,22 +94,14 @@ export class CgroupV1Manager implements CgroupManager {
     const op = 'create';
     const resources = validateResources(op, request.resources) ?? {};
     const rel = cgroupPath(op, request.id, request.cgroupsPath);
-    let made;
-    try {
-      made = await this.creator.createV1(rel, hierarchies());
-    } catch (e) {
-      // rootless without delegated cgroups: run without one, as runc does, unless limits were asked for
-      if (request.rootless && isPermissionError(e) && Object.keys(resources).length === 0) return { version: 1, path: rel, dirs: {} };
-      throw e;
-    }
-    const handle: CgroupHandle = { version: 1, path: rel, dirs: made.dirs };
-    try {
-      this.apply(op, handle, resources, { rules: resources.devices, nodes: request.devices }, false, specField, request.debug);
-    } catch (e) {
-      await made.undo();
-      throw e;
-    }
-    return handle;
+    return makeAndApply(
+      1,
+      rel,
+      request.rootless,
+      Object.keys(resources).length > 0,
+      () => this.creator.createV1(rel, hierarchies()),
+      (handle) => this.apply(op, handle, resources, { rules: resources.devices, nodes: request.devices }, false, specField, request.debug),
+    );
   }
 
   async attach(handle: CgroupHandle, pid: number): Promise<void> {

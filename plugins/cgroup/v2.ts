@@ -21,7 +21,7 @@ import { unifiedHierarchy } from './hierarchy';
 import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
 import { watchOomV2 } from './oom';
 import { cgroupPath } from './path';
-import { isPermissionError } from './fsutil';
+import { makeAndApply } from './fsutil';
 import { hostHugePageSizes, readList, type PlanContext } from './plan-context';
 import { readStatsV2 } from './stats';
 import { specField, validateResources, type FieldNamer } from './validate';
@@ -116,21 +116,14 @@ export class CgroupV2Manager implements CgroupManager {
     const op = 'create';
     const resources = validateResources(op, request.resources) ?? {};
     const rel = cgroupPath(op, request.id, request.cgroupsPath);
-    let made;
-    try {
-      made = await this.creator.createV2(rel, unifiedRoot(op));
-    } catch (e) {
-      if (request.rootless && isPermissionError(e) && Object.keys(resources).length === 0) return { version: 2, path: rel, dirs: {} };
-      throw e;
-    }
-    const handle: CgroupHandle = { version: 2, path: rel, dirs: made.dirs };
-    try {
-      this.apply(op, handle, resources, { rules: resources.devices, nodes: request.devices }, false, specField, request.debug);
-    } catch (e) {
-      await made.undo();
-      throw e;
-    }
-    return handle;
+    return makeAndApply(
+      2,
+      rel,
+      request.rootless,
+      Object.keys(resources).length > 0,
+      () => this.creator.createV2(rel, unifiedRoot(op)),
+      (handle) => this.apply(op, handle, resources, { rules: resources.devices, nodes: request.devices }, false, specField, request.debug),
+    );
   }
 
   async attach(handle: CgroupHandle, pid: number): Promise<void> {

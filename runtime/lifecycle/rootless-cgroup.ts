@@ -7,6 +7,7 @@
 import type { CgroupHandle, CgroupManager, CgroupRequest } from '../../plugins/cgroup/manager';
 import type { LinuxResources } from '../spec/types';
 import { HutchError } from '../errors';
+import { isPermissionError } from '../../plugins/cgroup/fsutil';
 
 /** --rootless: "true" ignores cgroup permission errors, "false" never does, "auto" when not root. */
 export type RootlessMode = 'true' | 'false' | 'auto';
@@ -14,13 +15,6 @@ export type RootlessMode = 'true' | 'false' | 'auto';
 export function checkRootlessMode(value: string): RootlessMode {
   if (value === 'true' || value === 'false' || value === 'auto') return value;
   throw new HutchError('', `--rootless: "${value}" is not true, false or auto`, { kind: 'invalid-argument', field: '--rootless' });
-}
-
-const PERMISSION = new Set(['EACCES', 'EPERM', 'EROFS']);
-
-function isPermissionError(e: unknown): boolean {
-  const errno = (e as { errno?: unknown; code?: unknown }).errno ?? (e as { code?: unknown }).code;
-  return typeof errno === 'string' && PERMISSION.has(errno);
 }
 
 /** The resource sections a container asked for (what running without a cgroup skips). */

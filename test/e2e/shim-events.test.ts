@@ -10,53 +10,18 @@ import { EventPublisher } from '../../shim/events';
 import { toTimestamp } from '../../shim/timestamp';
 import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { containerId, isRoot, RUN_ID } from '../fixtures/env';
-
-/** `ctr events` lines as they arrive. */
-class EventLines {
-  readonly lines: string[] = [];
-  private waiters: (() => void)[] = [];
-
-  constructor(child: ChildProcess) {
-    let rest = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      rest += chunk;
-      const parts = rest.split('\n');
-      rest = parts.pop() ?? '';
-      this.lines.push(...parts.filter(Boolean));
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-
-  /** Waits until a line matches, for at most `ms`; returns its index or -1. */
-  async find(match: (line: string) => boolean, ms: number): Promise<number> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = this.lines.findIndex(match);
-      if (i >= 0) return i;
-      const left = deadline - Date.now();
-      if (left <= 0) return -1;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-}
+import { OutputLines } from '../fixtures/shim';
 
 describe('events to containerd 1.6', { skip: !isRoot() && 'needs root to run containerd' }, () => {
   let cd: Containerd;
   let watcher: ChildProcess;
-  let lines: EventLines;
+  let lines: OutputLines;
   const namespace = `hutch-${RUN_ID}`;
 
   before(async () => {
     cd = await startContainerd('shim-events');
     watcher = spawn('ctr', ['-a', cd.address, 'events'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    lines = new EventLines(watcher);
+    lines = new OutputLines(watcher.stdout!);
   });
 
   after(async () => {

@@ -26,23 +26,13 @@ import {
   restoreIpForward,
   testSubnet,
   unmountUnder,
+  freePort,
 } from '../fixtures/net';
 
 const skip = isRoot() ? false : 'needs root';
 
 function listDir(d: string): string[] {
   return fs.existsSync(d) ? fs.readdirSync(d) : [];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe('network plugins: bad input', { skip }, () => {

@@ -7,7 +7,6 @@
  */
 import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BridgePlugin } from '../../plugins/network/bridge/plugin';
@@ -25,25 +24,11 @@ import {
   retry,
   testSubnet,
   Upstream,
+  freePort,
+  ipOf,
 } from '../fixtures/net';
 
 const skip = isRoot() ? false : 'needs root';
-
-/** A port nothing listens on right now (the kernel's pick). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function ipOf(r: NetworkResult): string {
-  return r.ips[0].address.split('/')[0];
-}
 
 describe('bridge network plugin', { skip }, () => {
   const work = tempDir('net-bridge');

@@ -7,7 +7,6 @@
  */
 import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CniPlugin } from '../../plugins/network/cni/plugin';
@@ -28,24 +27,11 @@ import {
   testSubnet,
   unmountUnder,
   Upstream,
+  freePort,
+  ipOf,
 } from '../fixtures/net';
 
 const skip = isRoot() ? false : 'needs root';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function ipOf(r: NetworkResult): string {
-  return r.ips[0].address.split('/')[0];
-}
 
 function mounted(file: string): boolean {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === file);
