@@ -162,8 +162,9 @@ async function main(): Promise<void> {
     const warm = Array.from({ length: RUNS }, () => timed(runRm('hutch', ['true'])));
     const runcB = Array.from({ length: RUNS }, () => timed(runRm('runc', ['true'])));
     const runcLat = median([...runcA, ...runcB]);
-    row('ctr run --rm true, hutch cold (median)', median(cold), runcLat, 'ms');
-    row('ctr run --rm true, hutch warm (median)', median(warm), runcLat, 'ms');
+    row('ctr run --rm true, hutch cold: new shim (median)', median(cold), runcLat, 'ms');
+    row('ctr run --rm true, hutch warm: group shim up (median)', median(warm), runcLat, 'ms');
+    console.log(`${''.padEnd(44)}(default grouping "auto": ctr containers of a namespace share a shim, so warm whenever one runs)`);
     console.log(`${''.padEnd(44)}(runc shim blocks: ${median(runcA).toFixed(1)} and ${median(runcB).toFixed(1)} ms)`);
 
     // exec latency, in the keeper (hutch) and a runc container

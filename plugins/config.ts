@@ -63,7 +63,7 @@ export interface KindConfig {
  *              the container alone (the default);
  *   namespace  one shim for every container of a containerd namespace.
  */
-export const SHIM_GROUPINGS = ['container', 'pod', 'namespace'] as const;
+export const SHIM_GROUPINGS = ['auto', 'container', 'pod', 'namespace'] as const;
 export type ShimGrouping = (typeof SHIM_GROUPINGS)[number];
 
 export interface ShimConfig {
@@ -90,7 +90,7 @@ export function defaultConfig(): HutchConfig {
     network: { settings: {} },
     injectors: { use: [...BUILTIN_INJECTORS], settings: {} },
     plugins: [],
-    shim: { group: 'pod' },
+    shim: { group: 'auto' },
   };
 }
 
@@ -201,7 +201,7 @@ function readInjectors(raw: unknown, at: SettingsReader, plugins: UserPluginEntr
 
 function readShim(raw: unknown, at: SettingsReader): ShimConfig {
   const obj = at.object(raw, ['group']);
-  return { group: at.child('group').oneOf(obj.group, SHIM_GROUPINGS, 'pod') };
+  return { group: at.child('group').oneOf(obj.group, SHIM_GROUPINGS, 'auto') };
 }
 
 /** Parses and validates a configuration document. */

@@ -4,7 +4,7 @@
  * in <state root>/shim-grouping together with the file's identity (path, device,
  * inode, size, mtime). The launcher trusts that answer only while the file is the
  * same; a new or edited file, or two candidate files, go to the JS shim, which reads
- * it (and complains about it) properly. No file at all: the default, `pod`.
+ * it (and complains about it) properly. No file at all: the default, `auto`.
  */
 #include "launcher.h"
 
@@ -49,7 +49,7 @@ static int config_file(char *path, size_t size) {
 int grouping_policy(void) {
   char file[PATH_MAX];
   int has = config_file(file, sizeof file);
-  if (has <= 0) return has == 0 ? GROUP_POD : -1;
+  if (has <= 0) return has == 0 ? GROUP_AUTO : -1;
   struct stat st;
   if (stat(file, &st) < 0) return -1;
   char cache[PATH_MAX];
@@ -66,6 +66,7 @@ int grouping_policy(void) {
     if (strcmp(word, "container\n") == 0) policy = GROUP_CONTAINER;
     else if (strcmp(word, "pod\n") == 0) policy = GROUP_POD;
     else if (strcmp(word, "namespace\n") == 0) policy = GROUP_NAMESPACE;
+    else if (strcmp(word, "auto\n") == 0) policy = GROUP_AUTO;
   }
   free(text);
   return policy;

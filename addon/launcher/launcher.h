@@ -42,7 +42,7 @@
 #define CONFIG_ENV "HUTCH_CONFIG"
 #define GROUPING_CACHE "shim-grouping"
 
-enum { GROUP_CONTAINER, GROUP_POD, GROUP_NAMESPACE };
+enum { GROUP_CONTAINER, GROUP_POD, GROUP_NAMESPACE, GROUP_AUTO };
 
 /* grouping.c: the state root; the `shim.group` policy in force, or -1: cannot tell. */
 const char *state_root(void);

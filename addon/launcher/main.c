@@ -97,6 +97,15 @@ static void fast_start(const struct shim_flags *f) {
       if (!group) return;
       found = 1;
       break;
+    case GROUP_AUTO: /* the pod's annotation, else the namespace */
+      found = group_annotation(bundle, &group);
+      if (found < 0) return;
+      if (!found) {
+        group = strdup("");
+        if (!group) return;
+        found = 1;
+      }
+      break;
     default:
       return;
   }

@@ -22,9 +22,11 @@ export const GROUP_ANNOTATIONS = ['io.containerd.runc.v2.group', 'io.kubernetes.
 /**
  * The group a container belongs to under a grouping policy (plugins/config.ts):
  * `container` its own id; `namespace` "" (the socket is then named by
- * "<address>/<namespace>" alone); `pod` its config.json annotation, else its own id.
+ * "<address>/<namespace>" alone); `pod` its config.json annotation, else its own id;
+ * `auto` (the default) its annotation, else the namespace: a Kubernetes pod gets a shim
+ * of its own, plain containers (ctr) share one per namespace.
  */
-export function groupOf(id: string, bundle: string, grouping: ShimGrouping = 'pod'): string {
+export function groupOf(id: string, bundle: string, grouping: ShimGrouping = 'auto'): string {
   if (grouping === 'container') return id;
   if (grouping === 'namespace') return '';
   let annotations: Record<string, unknown> = {};
@@ -38,7 +40,7 @@ export function groupOf(id: string, bundle: string, grouping: ShimGrouping = 'po
     const value = annotations[key];
     if (typeof value === 'string' && value !== '') return value;
   }
-  return id;
+  return grouping === 'auto' ? '' : id;
 }
 
 /**

@@ -26,7 +26,7 @@ export function groupingNote(file: string, st: fs.BigIntStats, grouping: ShimGro
 export function shimGrouping(): ShimGrouping {
   const explicit = process.env.HUTCH_CONFIG || undefined;
   const file = findConfigFile(explicit);
-  if (!file) return 'pod';
+  if (!file) return 'auto';
   const st = fs.statSync(file, { bigint: true });
   const grouping = loadConfig(explicit).shim.group;
   try {

@@ -126,7 +126,9 @@ describe('native launcher', () => {
 
   it('starts the group shim itself when none listens: socket 0600 as fd 3, own session, stdio on /dev/null', async () => {
     const b = bundle('{}');
-    const expected = socketPathFor('/a', 'ns', 'c-new');
+    // the default grouping (auto): no pod annotation, so the namespace's shim
+    const expected = socketPathFor('/a', 'ns', groupOf('c-new', b));
+    assert.equal(groupOf('c-new', b), '');
     fs.rmSync(path.join(dir, 'server'), { force: true });
     try {
       const r = await launch(['-namespace', 'ns', '-address', '/a', '-publish-binary', '/usr/bin/containerd', '-id', 'c-new', '-debug', 'start'], b);
@@ -321,6 +323,7 @@ describe('native launcher', () => {
       ['namespace', ''],
       ['container', 'ctr-2'],
       ['pod', 'pod-7'],
+      ['auto', 'pod-7'],
     ] as const) {
       it(`start finds the group shim under "${grouping}", as the JS shim names it`, async () => {
         assert.equal(configure(JSON.stringify({ shim: { group: grouping } })), grouping);
@@ -355,7 +358,7 @@ describe('native launcher', () => {
     });
 
     it('rejects a bad shim section with one line naming the key', () => {
-      assert.throws(() => configure(JSON.stringify({ shim: { group: 'pods' } })), /shim\.group: must be one of container, pod, namespace, not "pods"/);
+      assert.throws(() => configure(JSON.stringify({ shim: { group: 'pods' } })), /shim\.group: must be one of auto, container, pod, namespace, not "pods"/);
       assert.throws(() => configure(JSON.stringify({ shim: { grouping: 'pod' } })), /shim\.grouping: unknown key \(known: group\)/);
       assert.throws(() => configure(JSON.stringify({ shim: 'pod' })), /shim: must be an object, not the string "pod"/);
     });
