@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HutchError } from '../../runtime/errors';
 import type { Device, LinuxResources } from '../../runtime/spec/types';
+import { warmAttachLock } from './attach-warmup';
 import { cgroupfs, dirKey, type CgroupCreator } from './cgroupfs';
 import { effectiveRules, emulate, parseDevicesList, v1Transition } from './devices';
 import { planV1 } from './files-v1';
@@ -99,7 +100,12 @@ export class CgroupV1Manager implements CgroupManager {
       rel,
       request.rootless,
       Object.keys(resources).length > 0,
-      () => this.creator.createV1(rel, hierarchies()),
+      async () => {
+        const made = await this.creator.createV1(rel, hierarchies());
+        // after the mkdirs: the warm-up holds the cgroup mutex they need while it waits
+        void warmAttachLock('create');
+        return made;
+      },
       (handle) => this.apply(op, handle, resources, { rules: resources.devices, nodes: request.devices }, false, specField, request.debug),
     );
   }
@@ -107,9 +113,9 @@ export class CgroupV1Manager implements CgroupManager {
   async attach(handle: CgroupHandle, pid: number): Promise<void> {
     for (const dir of Object.values(handle.dirs)) {
       try {
-        // Synchronous on purpose: the first write waits ~10 ms for an RCU grace period,
-        // which the kernel spends while hutch-init makes its namespaces in parallel; the
-        // thread pool would add a round trip per file and per syscall.
+        // Synchronous on purpose: the first write waits for an RCU grace period, which
+        // started at create (attach-warmup.ts) and ran on while hutch-init made its
+        // namespaces; the thread pool would add a round trip per file and per syscall.
         fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
       } catch (e) {
         const err = e as NodeJS.ErrnoException;

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native, type NativeOps } from '../../addon';
+import { warmAttachLock } from '../../plugins/cgroup/attach-warmup';
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import type { CgroupHandle } from '../../plugins/cgroup/manager';
 import { HutchError } from '../errors';
@@ -128,6 +129,7 @@ export async function prepareExec(o: ExecOptions, nativeOps: NativeOps = native(
 
 export async function execInContainer(o: ExecOptions): Promise<InitProcess> {
   const op = 'exec';
+  void warmAttachLock(op);
   const nativeOps = native();
   const { record, process, relayFd } = await prepareExec(o, nativeOps);
   const cgroup = record.cgroup ? execCgroup(op, record.cgroup, o.subCgroups) : undefined;
