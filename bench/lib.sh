@@ -1,4 +1,7 @@
 # Shared by bench/*: hyperfine side by side, then the ratios. Source it.
+# hutch's launchers drop NODE_EXTRA_CA_CERTS (Node parses that bundle at every start);
+# the `node -e 0` floor must start the same way.
+unset NODE_EXTRA_CA_CERTS
 BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # ratios JSON NAME_A NAME_B...: prints mean times and ratios of each command to the first "peer" entry

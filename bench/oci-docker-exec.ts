@@ -17,6 +17,10 @@ import { HUTCH_BIN, RUN_ID, tempDir } from '../test/fixtures/env';
 import { busyboxImage } from '../test/fixtures/oci-image';
 import { DOCKER, Dockerd, parentCgroupExists, removeParentCgroup } from '../test/fixtures/peers';
 
+// hutch's launchers drop NODE_EXTRA_CA_CERTS (Node parses that bundle at every start);
+// the `node -e 0` floor, and the daemons, start the same way.
+delete process.env.NODE_EXTRA_CA_CERTS;
+
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 20;
 

@@ -91,5 +91,7 @@ int write_file_atomic(const char *dir, const char *name, const char *tmp_name, c
 _Noreturn void exec_node(int argc, char **argv);
 int js_main(char *out, size_t size);
 const char *node_binary(void);
+/* Unsets what Node would pay for at start-up and hutch does not use (NODE_EXTRA_CA_CERTS). */
+void drop_unused_node_settings(void);
 
 #endif

@@ -119,6 +119,7 @@ static int spawn_server(const struct shim_flags *f, const char *socket_path, int
       if (fd != report[1]) close(fd);
     if (null > 3) close(null);
     setenv("HUTCH_SHIM_LISTEN_FD", "3", 1);
+    drop_unused_node_settings();
     if (strchr(node, '/')) execv(node, (char **)args);
     else execvp(node, (char **)args);
     int err = errno;

@@ -170,6 +170,13 @@ describe('lifecycle', () => {
     assert.equal(r.stdout, 'through fd 3\n');
   });
 
+  it('starts Node without NODE_EXTRA_CA_CERTS: no warning even when it names a missing file', () => {
+    // Node would print "Warning: Ignoring extra certs from ..." before hutch ran a line
+    const r = hutch(root, ['features'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(work, 'no-such-ca.pem') } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+  });
+
   it('prints spec and features documents', () => {
     const dir = tempDir('spec');
     assert.equal(hutch(root, ['spec', '--bundle', dir]).code, 0);

@@ -226,7 +226,8 @@ describe('shim CLI, serving and grouping', { skip: !isRoot() && 'needs root (sub
     const rootfs = path.join(b, 'rootfs');
     fs.mkdirSync(rootfs);
     native().mount('none', rootfs, 'tmpfs', 0, null);
-    const del = await run([...flags('c6'), '-bundle', b, 'delete'], dir, env);
+    // a CA file Node would warn about (on the stream containerd reads) if the launcher passed it on
+    const del = await run([...flags('c6'), '-bundle', b, 'delete'], dir, { ...env, NODE_EXTRA_CA_CERTS: path.join(dir, 'no-such-ca.pem') });
     assert.equal(del.status, 0, del.stderr);
     assert.equal(del.stderr, '');
     assert.equal(v2.DeleteResponse.decode(del.stdout).exitStatus, 137);
