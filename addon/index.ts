@@ -86,6 +86,8 @@ export interface NativeOps {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount(target: string, flags?: number): void;
   mkfifo(path: string, mode: number): void;
+  /** A pipe: [read end, write end], both close-on-exec. */
+  pipe(): [number, number];
   /** Waits for the lock on the thread pool. */
   flock(fd: number, exclusive: boolean): Promise<void>;
   /** Tries once; false when someone else holds it. */
@@ -199,6 +201,7 @@ function load(): NativeOps {
   return {
     ...raw,
     socketpair: () => raw.socketpair() as [number, number],
+    pipe: () => raw.pipe() as [number, number],
     openPty: () => raw.openPty() as [number, number],
     launch: (o) => raw.launch({ initPath: initPath(), fds: o.fds, argv: ['hutch-init', ...o.args], cgroupFd: o.cgroupFd }),
     watchExit: (pidfd, reap, onExit) => new raw.ExitWatch(pidfd, reap, onExit),

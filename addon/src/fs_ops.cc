@@ -1,9 +1,11 @@
-// File-system calls Node lacks: mount, umount2, mkfifo, and flock (on the thread
-// pool, so waiting for a container's lock never blocks the event loop).
+// File-system calls Node lacks: mount, umount2, mkfifo, pipe2, and flock (on the
+// thread pool, so waiting for a container's lock never blocks the event loop).
 #include <napi.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -43,6 +45,17 @@ Napi::Value Mkfifo(const Napi::CallbackInfo &info) {
   // mkfifo honours the umask; the caller asked for exactly this mode
   if (chmod(path.c_str(), mode) < 0) ThrowErrno(env, "chmod", errno, path);
   return env.Undefined();
+}
+
+// pipe(): [read end, write end], both close-on-exec
+Napi::Value Pipe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno);
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Number::New(env, fds[0]));
+  pair.Set(1u, Napi::Number::New(env, fds[1]));
+  return pair;
 }
 
 class FlockWorker : public Napi::AsyncWorker {
@@ -96,6 +109,7 @@ void InitFsOps(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("flockNow", Napi::Function::New(env, FlockNow));
 }

@@ -12,14 +12,14 @@ import type { ShimContainer } from './container';
 import type { ShimProcess } from './process';
 import { ProcessIo } from './stdio';
 
-export async function execProcess(root: string, c: ShimContainer, p: ShimProcess, spec: Process, onExit: (p: ShimProcess) => void, log: Logger): Promise<void> {
+export async function execProcess(root: string, namespace: string, c: ShimContainer, p: ShimProcess, spec: Process, onExit: (p: ShimProcess) => void, log: Logger): Promise<void> {
   const { execInContainer } = require('../../runtime/lifecycle/exec') as typeof import('../../runtime/lifecycle/exec');
   // ExecProcessRequest.terminal and the spec's say the same under containerd; the request decides
   const process: Process = { ...spec, terminal: p.io.terminal };
   const tty = process.terminal ? ShimConsole.open('exec', p.io) : undefined;
   let io: ProcessIo;
   try {
-    io = tty ? ProcessIo.none('exec') : ProcessIo.open('exec', p.io);
+    io = tty ? ProcessIo.none('exec') : await ProcessIo.open('exec', p.io, { processId: p.id, namespace });
   } catch (e) {
     tty?.close();
     throw e;
@@ -47,7 +47,7 @@ export async function execProcess(root: string, c: ShimContainer, p: ShimProcess
     }
     p.track(proc.pid, proc.pidfd, onExit);
   } catch (e) {
-    io.close();
+    await io.close();
     tty?.close();
     p.console = undefined;
     throw e;

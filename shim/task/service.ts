@@ -118,7 +118,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         let tty: ShimConsole | undefined;
         try {
           // with a terminal the pty is the process' stdio, relayed to containerd's FIFOs
-          io = req.terminal ? ProcessIo.none('create') : ProcessIo.open('create', req);
+          io = req.terminal ? ProcessIo.none('create') : await ProcessIo.open('create', req, { processId: id, namespace: shim.namespace });
           tty = req.terminal ? ShimConsole.open('create', req) : undefined;
           const created = await createContainer({
             root,
@@ -160,7 +160,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
           return { pid: created.init.pid };
         } catch (e) {
           io?.releaseChildEnds();
-          io?.close();
+          await io?.close();
           tty?.close();
           if (mounts.length) unmountRootfs(req.bundle);
           throw e;
@@ -177,7 +177,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
             void shim.events.publish('/tasks/start', { containerId: c.id, pid: p.pid });
           } else {
             const spec = c.pendingSpecs.get(p.id)!;
-            await execProcess(root, c, p, spec, (x) => void onExit(c, x), log);
+            await execProcess(root, shim.namespace, c, p, spec, (x) => void onExit(c, x), log);
             c.pendingSpecs.delete(p.id);
             p.transition('running', 'start');
             void shim.events.publish('/tasks/exec-started', { containerId: c.id, execId: p.id, pid: p.pid });
@@ -194,7 +194,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
           if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `exec ${p.id} is still running`);
           c.execs.delete(p.id);
           c.pendingSpecs.delete(p.id);
-          p.stdio?.close();
+          await p.stdio?.close();
           p.console?.close();
           return exitInfo(p);
         }
@@ -205,10 +205,10 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         if (p.state === 'created') await p.wait();
         p.transition('deleted', 'delete');
         for (const e of c.execs.values()) {
-          e.stdio?.close();
+          await e.stdio?.close();
           e.console?.close();
         }
-        p.stdio?.close();
+        await p.stdio?.close();
         p.console?.close();
         c.oom?.dispose();
         if (c.rootfsMounted) unmountRootfs(c.bundle);

@@ -161,6 +161,56 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
     assert.ok(await eventually(() => leftovers(cid).length === 0), leftovers(cid).join(', '));
   });
 
+  it("hands output to a logging binary (--log-uri binary://) and to a file (file://), as containerd's runc shim does", async () => {
+    const logs = tempDir('shim-logs');
+    const logger = path.join(logs, 'logger');
+    // the binary's contract: stdout on fd 3, stderr on fd 4, ready by a byte on fd 5; no PATH
+    fs.writeFileSync(
+      logger,
+      [
+        '#!/bin/sh',
+        'dir="$2"',
+        'echo "$CONTAINER_ID $CONTAINER_NAMESPACE $*" > "$dir/args"',
+        '/bin/cat <&3 > "$dir/stdout" 5>&- &',
+        '/bin/cat <&4 > "$dir/stderr" 5>&- &',
+        'printf x >&5',
+        'exec 3<&- 4<&- 5>&-',
+        'wait',
+      ].join('\n') + '\n',
+      { mode: 0o755 },
+    );
+    const cid = id('logbin');
+    const r = ctr(['run', '--rm', '--runtime', RUNTIME, '--env', PATH_ENV, '--log-uri', `binary://${logger}?dir=${logs}`, '--rootfs', rootfs, cid, 'sh', '-c', 'echo to stdout; echo to stderr >&2; exit 3'], true);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stdout, '', 'the output went to the logger, not to ctr');
+    assert.equal(fs.readFileSync(path.join(logs, 'args'), 'utf8'), `${cid} ${ns} dir ${logs}\n`);
+    const logged = (stream: string): string => (fs.existsSync(path.join(logs, stream)) ? fs.readFileSync(path.join(logs, stream), 'utf8') : '');
+    // the logger may still be copying when ctr returns
+    assert.ok(await eventually(() => logged('stdout') === 'to stdout\n' && logged('stderr') === 'to stderr\n'), `logged: ${JSON.stringify([logged('stdout'), logged('stderr')])}`);
+    const loggers = (): string[] =>
+      fs.readdirSync('/proc').filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(logger);
+        } catch {
+          return false;
+        }
+      });
+    assert.ok(await eventually(() => loggers().length === 0), `the logger has ended (${loggers().join(', ')})`);
+    assert.deepEqual(leftovers(cid), []);
+
+    const file = path.join(logs, 'made', 'by', 'the-shim.log');
+    const f = ctr(['run', '--rm', '--runtime', RUNTIME, '--env', PATH_ENV, '--log-uri', `file://${file}`, '--rootfs', rootfs, id('logfile'), 'sh', '-c', 'echo one; echo two >&2'], true);
+    assert.equal(f.status, 0, f.stderr);
+    assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).sort(), ['one', 'two'], 'both streams appended to the file');
+
+    const missing = id('logmissing');
+    const bad = ctr(['run', '--rm', '--runtime', RUNTIME, '--env', PATH_ENV, '--log-uri', `binary://${path.join(logs, 'no-such-logger')}`, '--rootfs', rootfs, missing, 'true'], true);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /no-such-logger.*start the logging binary: spawn .* ENOENT/);
+    ctr(['containers', 'rm', missing], true);
+    assert.deepEqual(leftovers(missing), []);
+  });
+
   it('delivers large output complete', () => {
     const cid = id('big');
     const bytes = 300 * 1024 * 1024;
