@@ -32,6 +32,8 @@ const COMMANDS: Record<string, () => Command> = {
   ps: () => require('./commands/ps').command,
   update: () => require('./commands/update').command,
   events: () => require('./commands/events').command,
+  checkpoint: () => require('./commands/checkpoint').checkpoint,
+  restore: () => require('./commands/checkpoint').restore,
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [

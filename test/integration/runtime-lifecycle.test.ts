@@ -170,6 +170,14 @@ describe('lifecycle', () => {
     assert.equal(r.stdout, 'through fd 3\n');
   });
 
+  it("answers runc's checkpoint and restore with one line: no CRIU integration", () => {
+    for (const args of [['checkpoint', '--image-path', work, 'some-id'], ['restore', '--image-path', work, '--bundle', work, '-d', 'some-id']]) {
+      const r = hutch(root, args);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^time=.* level=error msg="${args[0]}: not supported: hutch has no CRIU integration"\\n$`));
+    }
+  });
+
   it('starts Node without NODE_EXTRA_CA_CERTS: no warning even when it names a missing file', () => {
     // Node would print "Warning: Ignoring extra certs from ..." before hutch ran a line
     const r = hutch(root, ['features'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(work, 'no-such-ca.pem') } });
