@@ -8,6 +8,7 @@
 import { UINT64_MAX, type MetricsV1, type MetricsV2 } from '../../plugins/cgroup/metrics';
 import type { CgroupStats } from '../../plugins/cgroup/manager';
 import { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from '../../plugins/cgroup/metrics';
+import { readCpusetV1, type CpusetV1Stats } from '../../plugins/cgroup/cpuset-stats';
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import { liveStatus } from '../state/status';
@@ -32,6 +33,24 @@ function memoryEntry(e: { limit: number; usage: number; max: number; failcnt: nu
   return { limit: e.limit, ...omitZero({ usage: e.usage, max: e.max }), failcnt: e.failcnt };
 }
 
+/** runc's CPUSet: cpus and mems left out when empty (omitempty), the rest always there. */
+function cpusetJson(c: CpusetV1Stats): Json {
+  return {
+    ...(c.cpus.length ? { cpus: c.cpus } : {}),
+    cpu_exclusive: c.cpuExclusive,
+    ...(c.mems.length ? { mems: c.mems } : {}),
+    mem_hardwall: c.memHardwall,
+    mem_exclusive: c.memExclusive,
+    memory_migrate: c.memoryMigrate,
+    memory_spread_page: c.memorySpreadPage,
+    memory_spread_slab: c.memorySpreadSlab,
+    memory_pressure: c.memoryPressure,
+    sched_load_balance: c.schedLoadBalance,
+    sched_relax_domain_level: c.schedRelaxDomainLevel,
+  };
+}
+
+/** v2 (and a v1 host without cpuset): runc reports the zero value. */
 const EMPTY_CPUSET = {
   cpu_exclusive: 0,
   mem_hardwall: 0,
@@ -70,7 +89,7 @@ function omitZeroEntry(e: { major: number; minor: number; op: string; value: num
   return out;
 }
 
-function runcStatsV1(m: MetricsV1): Json {
+function runcStatsV1(m: MetricsV1, cpuset: CpusetV1Stats | undefined): Json {
   const raw: Record<string, number> = {};
   if (m.memory) for (const [field, key] of Object.entries(MEMORY_STAT_V1_KEYS)) raw[key] = m.memory[field as keyof typeof MEMORY_STAT_V1_KEYS];
   const hugetlb: Json = {};
@@ -80,7 +99,7 @@ function runcStatsV1(m: MetricsV1): Json {
       usage: { ...omitZero({ total: m.cpu?.usage.total }), ...(m.cpu?.usage.perCpu.length ? { percpu: m.cpu.usage.perCpu } : {}), kernel: m.cpu?.usage.kernel ?? 0, user: m.cpu?.usage.user ?? 0 },
       throttling: omitZero({ periods: m.cpu?.throttling.periods, throttledPeriods: m.cpu?.throttling.throttledPeriods, throttledTime: m.cpu?.throttling.throttledTime }),
     },
-    cpuset: EMPTY_CPUSET,
+    cpuset: cpuset ? cpusetJson(cpuset) : EMPTY_CPUSET,
     memory: m.memory
       ? {
           ...omitZero({ cache: m.memory.cache }),
@@ -142,9 +161,9 @@ function runcStatsV2(m: MetricsV2): Json {
   };
 }
 
-/** runc's `types.Stats` for the `data` of a stats event. */
-export function runcStats(stats: CgroupStats): Json {
-  return stats.version === 1 ? runcStatsV1(stats.metrics) : runcStatsV2(stats.metrics);
+/** runc's `types.Stats` for the `data` of a stats event; `cpuset`: the v1 cpuset cgroup's state. */
+export function runcStats(stats: CgroupStats, cpuset?: CpusetV1Stats): Json {
+  return stats.version === 1 ? runcStatsV1(stats.metrics, cpuset) : runcStatsV2(stats.metrics);
 }
 
 /** JSON with uint64 values printed exactly as Go prints them (no 1.8446744073709552e19). */
@@ -200,7 +219,10 @@ export async function streamEvents(o: EventsOptions): Promise<void> {
   const cgroup = record.cgroup;
   if (!cgroup || Object.keys(cgroup.dirs).length === 0) throw new HutchError(op, `container ${o.id} has no cgroup`, { kind: 'failed-precondition' });
   const manager = (await cgroupManagerOf(cgroup));
-  const statsEvent = async (): Promise<string> => eventJson({ type: 'stats', id: o.id, data: runcStats(await manager.stats(cgroup)) });
+  const cpusetKey = Object.keys(cgroup.dirs).find((k) => k.split(',').includes('cpuset'));
+  const cpusetDir = cgroup.version === 1 && cpusetKey ? cgroup.dirs[cpusetKey] : undefined;
+  const statsEvent = async (): Promise<string> =>
+    eventJson({ type: 'stats', id: o.id, data: runcStats(await manager.stats(cgroup), cpusetDir ? readCpusetV1(cpusetDir) : undefined) });
   if (o.statsOnly) {
     o.emit(await statsEvent());
     return;
