@@ -43,11 +43,16 @@ class Worker {
         this.waiters.splice(0).forEach((w) => w());
       }
     });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+    // 'close', not 'exit': only then has all of its stdout been read (its last event may
+    // still be in the pipe when 'exit' comes)
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => {
+      this.closed = true;
       this.waiters.splice(0).forEach((w) => w());
       resolve(code);
     }));
   }
+
+  private closed = false;
 
   /** The first event of this kind (or an error), once it has come; rejects if the worker died without it. */
   async next(kind: WorkerEvent['event']): Promise<WorkerEvent> {
@@ -57,7 +62,7 @@ class Worker {
         if (e.event === 'error') throw new Error(`worker: ${e.message}`);
         return e;
       }
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`worker exited (${this.child.exitCode ?? this.child.signalCode}) before "${kind}"`);
+      if (this.closed) throw new Error(`worker exited (${this.child.exitCode ?? this.child.signalCode}) before "${kind}"`);
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
