@@ -109,13 +109,14 @@ describe('lifecycle', () => {
   });
 
   it('forwards signals to the container in the foreground', async () => {
-    const bundle = makeBundle(path.join(work, 'forward'), ['sh', '-c', 'trap "echo got TERM; exit 7" TERM; while :; do sleep 0.05; done']);
+    const bundle = makeBundle(path.join(work, 'forward'), ['sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo trapped; while :; do sleep 0.05; done']);
     const id = containerId('forward');
     const child = require('node:child_process').spawn(HUTCH_BIN, ['--root', root, 'run', id], { cwd: bundle, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
-    for (let i = 0; i < 500 && hutch(root, ['state', id]).stdout.indexOf('"running"') < 0; i++) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 100)); // let sh install its trap
+    // sh as PID 1 ignores SIGTERM until its trap is set: wait for it to say so (bounded)
+    for (let i = 0; i < 1000 && !out.includes('trapped'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.match(out, /trapped/, 'the container set its trap');
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 7);
