@@ -18,19 +18,8 @@
 #endif
 
 static void send_master(int sock, int master) {
-  const char name[] = "/dev/ptmx";
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = sizeof name - 1};
-  char control[CMSG_SPACE(sizeof(int))];
-  memset(control, 0, sizeof control);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &master, sizeof master);
-  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) fail("console", errno, "send the pty master over the console socket");
-  }
+  static const char name[] = "/dev/ptmx";
+  if (send_fd(sock, name, sizeof name - 1, master) < 0) fail("console", errno, "send the pty master over the console socket");
 }
 
 static void bind_console(int ptn) {

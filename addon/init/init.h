@@ -136,6 +136,8 @@ void plan_parse(struct plan *plan, const uint8_t *buf, size_t len);
 extern int sync_fd;
 void sync_send(uint32_t type, const void *data, uint32_t len);
 void sync_send_fd(uint32_t type, int fd);
+/* sendmsg of `data` with `fd` in SCM_RIGHTS, retried on EINTR; -1 with errno on failure. */
+int send_fd(int sock, const void *data, size_t len, int fd);
 /* Waits for a message of `type`; returns its payload (malloc'd, NUL-terminated) and length. */
 uint8_t *sync_expect(uint32_t type, uint32_t *len);
 __attribute__((noreturn, format(printf, 3, 4))) void fail(const char *step, int err, const char *fmt, ...);

@@ -41,9 +41,8 @@ void sync_send(uint32_t type, const void *data, uint32_t len) {
   if (len) write_all(data, len);
 }
 
-void sync_send_fd(uint32_t type, int fd) {
-  uint32_t header[2] = {type, 0};
-  struct iovec iov = {.iov_base = header, .iov_len = sizeof header};
+int send_fd(int sock, const void *data, size_t len, int fd) {
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
   char control[CMSG_SPACE(sizeof(int))];
   memset(control, 0, sizeof control);
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
@@ -52,9 +51,15 @@ void sync_send_fd(uint32_t type, int fd) {
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  while (sendmsg(sync_fd, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) fail("sync", errno, "send fd to parent");
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return -1;
   }
+  return 0;
+}
+
+void sync_send_fd(uint32_t type, int fd) {
+  uint32_t header[2] = {type, 0};
+  if (send_fd(sync_fd, header, sizeof header, fd) < 0) fail("sync", errno, "send fd to parent");
 }
 
 /* MSG_CGROUP_READY comes whenever the parent's cgroup attach finishes: kept if it

@@ -55,11 +55,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: metrics, task events, OO
     watcher?.kill('SIGTERM');
     for (const pid of shimProcesses(`-namespace ${ns} `)) killPid(pid, 9);
     if (cd) {
-      for (const cid of ctr(['task', 'ls', '-q'], true).stdout.split('\n').filter(Boolean)) ctr(['task', 'kill', '-s', 'KILL', cid], true);
-      for (const cid of ctr(['containers', 'ls', '-q'], true).stdout.split('\n').filter(Boolean)) {
-        ctr(['task', 'delete', '-f', cid], true);
-        ctr(['containers', 'rm', cid], true);
-      }
+      cd.removeAll(ns);
       await cd.stop();
     }
     fs.rmSync(socketDir, { recursive: true, force: true });

@@ -69,11 +69,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2', { skip: !isRoot() && 'n
   after(async () => {
     for (const pid of shimProcesses(`-namespace ${ns} `)) killPid(pid, 9);
     if (cd) {
-      for (const line of ctr(['task', 'ls', '-q'], true).stdout.split('\n').filter(Boolean)) ctr(['task', 'kill', '-s', 'KILL', line], true);
-      for (const line of ctr(['containers', 'ls', '-q'], true).stdout.split('\n').filter(Boolean)) {
-        ctr(['task', 'delete', '-f', line], true);
-        ctr(['containers', 'rm', line], true);
-      }
+      cd.removeAll(ns);
       await cd.stop();
     }
     fs.rmSync(socketDir, { recursive: true, force: true });
