@@ -5,10 +5,10 @@
  * and imported here (no registry), a container in it, ExecSync, ContainerStats, then
  * StopPodSandbox and RemovePodSandbox — and nothing of it left afterwards.
  *
- * Networking: the pod uses the host's network namespace. CRI would otherwise create
- * /var/run/netns/cni-<uuid> namespaces whose names cannot carry the run id, and a
- * bridge/IPAM state outside the test's directory; the CNI path is the network
- * plugin's to test, not the shim's.
+ * Networking: the first pod uses the host's network namespace; a second one gets its
+ * own from CRI and Debian's CNI bridge plugin (a test bridge and subnet, IPAM state in
+ * the test's directory, no NAT): the sandbox and its container share it, with the
+ * address CRI reports.
  */
 import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
@@ -19,6 +19,7 @@ import { startContainerd, type Containerd } from '../fixtures/containerd';
 import { ContainerState, criClient, NamespaceMode, PodSandboxState, type CriClient } from '../fixtures/cri';
 import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
 import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
+import { deleteLinkQuietly, linkExists, linkName, readIpForward, restoreIpForward, testSubnet } from '../fixtures/net';
 import { eventually, killPid, mountsUnder, parentCgroupsOf, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
 
 const CRI_NS = 'k8s.io';
@@ -47,6 +48,10 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
         return false;
       }
     });
+  const bridge = linkName('hcri');
+  const subnet = testSubnet('cri');
+  const ipForward = readIpForward();
+  let cniPod = '';
   const bundleOf = (id: string): string => path.join(cd.state, 'io.containerd.runtime.v2.task', CRI_NS, id);
 
   // CRI puts pods under /k8s.io when no cgroup parent is given
@@ -59,6 +64,14 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
     socketDir = tempDir('sc');
     fs.mkdirSync(path.join(work, 'logs'));
     fs.mkdirSync(path.join(work, 'cni-conf'));
+    fs.writeFileSync(
+      path.join(work, 'cni-conf', '10-hutch-test.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: `hutch-test-${RUN_ID}`,
+        plugins: [{ type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: path.join(work, 'ipam') } }],
+      }),
+    );
     // a pause-like image: busybox whose entrypoint only sleeps
     const archive = path.join(work, 'image.tar');
     await writeDockerArchive(archive, { name: IMAGE, layers: [await layerTar(busyboxBaseEntries())], config: { Entrypoint: ['/bin/sleep', '2147483647'], Cmd: null } });
@@ -101,15 +114,20 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
   });
 
   after(async () => {
-    if (cri && sandboxId) {
-      await cri.stopPodSandbox({ podSandboxId: sandboxId }).catch(() => undefined);
-      await cri.removePodSandbox({ podSandboxId: sandboxId }).catch(() => undefined);
+    for (const id of [sandboxId, cniPod].filter(Boolean)) {
+      if (!cri) break;
+      await cri.stopPodSandbox({ podSandboxId: id }).catch(() => undefined);
+      await cri.removePodSandbox({ podSandboxId: id }).catch(() => undefined);
     }
     cri?.close();
     for (const pid of ourShims()) killPid(pid, 9);
     await cd?.stop();
     fs.rmSync(socketDir, { recursive: true, force: true });
     removeParentCgroups();
+    // the CNI bridge plugin leaves its bridge; isGateway turns on forwarding
+    deleteLinkQuietly(bridge);
+    restoreIpForward(ipForward);
+    assert.equal(linkExists(bridge), false);
   });
 
   it('runs a pod sandbox with handler "hutch" and a container in it, from one shim', async () => {
@@ -185,6 +203,42 @@ describe('Kubernetes CRI with the hutch runtime handler', { skip: !isRoot() && '
       ...ids.filter((id) => fs.existsSync(bundleOf(id))).map((id) => `bundle of ${id}`),
       ...mountsUnder(cd.dir).map((m) => `mount ${m}`),
       ...fs.readdirSync(socketDir).map((s) => `socket ${s}`),
+    ];
+    assert.ok(await eventually(() => left().length === 0), left().join(', '));
+  });
+  it('runs a pod on a CNI network: its containers join the sandbox namespace, with the address CRI reports', async () => {
+    const config = {
+      metadata: { name: `netpod-${RUN_ID}`, uid: `netuid-${RUN_ID}`, namespace: 'hutch-test', attempt: 0 },
+      hostname: 'netpod',
+      logDirectory: path.join(work, 'logs'),
+      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.POD, ipc: NamespaceMode.POD } } },
+    };
+    cniPod = (await cri.runPodSandbox({ config, runtimeHandler: 'hutch' })).podSandboxId;
+    const podIp = (await cri.podSandboxStatus({ podSandboxId: cniPod })).status?.network?.ip ?? '';
+    assert.equal(podIp.split('.').slice(0, 3).join('.'), subnet.split('.').slice(0, 3).join('.'), `pod ip ${podIp} in ${subnet}`);
+    const app = (
+      await cri.createContainer({
+        podSandboxId: cniPod,
+        config: { metadata: { name: 'app', attempt: 0 }, image: { image: IMAGE }, command: ['sleep', '100000'], logPath: 'netapp.log', linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.POD, ipc: NamespaceMode.POD } } } },
+        sandboxConfig: config,
+      })
+    ).containerId;
+    await cri.startContainer({ containerId: app });
+    const r = await cri.execSync({ containerId: app, cmd: ['sh', '-c', 'ip -4 -o addr show eth0; hostname; readlink /proc/self/ns/net; readlink /proc/1/ns/net'], timeout: 60 });
+    assert.equal(r.exitCode, 0, Buffer.from(r.stderr).toString());
+    const [addr, hostname, ownNs, initNs] = Buffer.from(r.stdout).toString().trim().split('\n');
+    assert.match(addr, new RegExp(`inet ${podIp.replace(/\./g, '\\.')}/24 `), 'the container has the pod address on eth0');
+    assert.equal(hostname, 'netpod');
+    assert.equal(ownNs, initNs, 'one network namespace for the pod (pid namespace shared: /proc/1 is the sandbox)');
+    assert.notEqual(ownNs, fs.readlinkSync('/proc/self/ns/net'), 'not the host network');
+    await cri.stopPodSandbox({ podSandboxId: cniPod });
+    await cri.removePodSandbox({ podSandboxId: cniPod });
+    const ids = [cniPod, app];
+    cniPod = '';
+    const left = (): string[] => [
+      ...ourShims().map((p) => `shim ${p}`),
+      ...ids.flatMap((id) => processesInCgroupOf(id).map((p) => `process ${p} of ${id}`)),
+      ...fs.readdirSync(path.join(work, 'ipam', `hutch-test-${RUN_ID}`)).filter((f) => /^\d/.test(f)).map((f) => `address ${f}`),
     ];
     assert.ok(await eventually(() => left().length === 0), left().join(', '));
   });
