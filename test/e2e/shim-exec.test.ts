@@ -7,15 +7,15 @@
  * the order containerd requires.
  */
 import assert = require('node:assert/strict');
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { startContainerd, type Containerd } from '../fixtures/containerd';
-import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
-import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
-import { describeShim, eventually, killPid, mountsUnder, OutputLines, parentCgroupsOf, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
+import type { Containerd } from '../fixtures/containerd';
+import { isRoot, RUN_ID } from '../fixtures/env';
+import { describeShim, eventually, mountsUnder, processesInCgroupOf, shimProcesses } from '../fixtures/shim';
+import { startShimContainerd, type ShimContainerd } from '../fixtures/shim-containerd';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 const IMAGE = `hutch.test/busybox:${RUN_ID}`;
@@ -29,54 +29,32 @@ function onTerminal(command: string, input = ''): { status: number; screen: stri
 }
 
 describe('containerd 1.6 with containerd-shim-hutch-v2: images, exec, terminals, events', { skip: !isRoot() && 'needs root to run containerd' }, () => {
+  let peer: ShimContainerd;
   let cd: Containerd;
-  let work: string;
   let socketDir: string;
   let shimRoot: string;
-  let watcher: ChildProcess;
-  let events: OutputLines;
   const ns = `hutch-exec-${RUN_ID}`;
   let n = 0;
   const id = (name: string): string => `x${RUN_ID}-${name}-${n++}`;
   const ctrArgs = (args: string[]): string[] => ['-a', cd.address, '-n', ns, ...args];
-  const ctr = (args: string[], allowFail = false) => cd.ctr(['-n', ns, ...args], { allowFail, timeoutMs: 120_000 });
+  const ctr = (args: string[], allowFail = false) => peer.ctr(args, allowFail);
   const shellQuote = (args: string[]): string => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
 
   /** The events of one container (topic and JSON body), in the order ctr events printed them. */
   const eventsOf = (cid: string): { topic: string; body: Record<string, unknown> }[] =>
-    events.lines
+    peer.events.lines
       .map((l) => /^\S+ \S+ \S+ (\S+) (\/tasks\/\S+) (\{.*\})$/.exec(l) ?? /\s(\/tasks\/\S+)\s+(\{.*\})$/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => ({ topic: m[m.length - 2], body: JSON.parse(m[m.length - 1]) as Record<string, unknown> }))
       .filter((e) => e.body.container_id === cid);
 
-  let removeParentCgroups = (): void => undefined;
-
   before(async () => {
-    removeParentCgroups = parentCgroupsOf(ns);
-    work = tempDir('shim-exec');
-    socketDir = tempDir('sx');
-    shimRoot = path.join(work, 'run-hutch');
-    const archive = path.join(work, 'image.tar');
-    await writeDockerArchive(archive, { name: IMAGE, layers: [await layerTar(busyboxBaseEntries())] });
-    cd = await startContainerd('shim-exec', {
-      pathPrefix: [path.join(REPO_ROOT, 'bin')],
-      env: { HUTCH_SHIM_SOCKET_DIR: socketDir, HUTCH_SHIM_ROOT: shimRoot },
-    });
-    ctr(['images', 'import', archive]);
-    watcher = spawn('ctr', ['-a', cd.address, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    events = new OutputLines(watcher.stdout!);
+    peer = await startShimContainerd('shim-exec', ns, IMAGE);
+    ({ cd, socketDir, shimRoot } = peer);
   });
 
   after(async () => {
-    watcher?.kill('SIGTERM');
-    for (const pid of shimProcesses(`-namespace ${ns} `)) killPid(pid, 9);
-    if (cd) {
-      cd.removeAll(ns);
-      await cd.stop();
-    }
-    fs.rmSync(socketDir, { recursive: true, force: true });
-    removeParentCgroups();
+    await peer?.stop();
   });
 
   it('runs an imported image from its overlay snapshot', () => {

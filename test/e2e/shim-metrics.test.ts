@@ -6,60 +6,32 @@
  * exit status 137.
  */
 import assert = require('node:assert/strict');
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { startContainerd, type Containerd } from '../fixtures/containerd';
-import { isRoot, REPO_ROOT, RUN_ID, tempDir } from '../fixtures/env';
-import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../fixtures/image-builder';
-import { eventually, killPid, OutputLines, parentCgroupsOf, shimProcesses } from '../fixtures/shim';
+import { isRoot, RUN_ID } from '../fixtures/env';
+import { eventually } from '../fixtures/shim';
+import { startShimContainerd, type ShimContainerd } from '../fixtures/shim-containerd';
 
 const RUNTIME = 'io.containerd.hutch.v2';
 const IMAGE = `hutch.test/busybox:${RUN_ID}`;
 const LIMIT = 64 * 1024 * 1024;
 
 describe('containerd 1.6 with containerd-shim-hutch-v2: metrics, task events, OOM', { skip: !isRoot() && 'needs root to run containerd' }, () => {
-  let cd: Containerd;
-  let work: string;
-  let socketDir: string;
-  let watcher: ChildProcess;
-  let events: OutputLines;
+  let peer: ShimContainerd;
   const ns = `hutch-metrics-${RUN_ID}`;
   let n = 0;
   const id = (name: string): string => `m${RUN_ID}-${name}-${n++}`;
-  const ctr = (args: string[], allowFail = false) => cd.ctr(['-n', ns, ...args], { allowFail, timeoutMs: 120_000 });
+  const ctr = (args: string[], allowFail = false) => peer.ctr(args, allowFail);
   /** topics of one container's events, in the order ctr events printed them */
   const topicsOf = (cid: string): string[] =>
-    events.lines.filter((l) => l.includes(`"container_id":"${cid}"`)).map((l) => /\s(\/tasks\/\S+)\s/.exec(l)?.[1] ?? '?');
-
-  let removeParentCgroups = (): void => undefined;
+    peer.events.lines.filter((l) => l.includes(`"container_id":"${cid}"`)).map((l) => /\s(\/tasks\/\S+)\s/.exec(l)?.[1] ?? '?');
 
   before(async () => {
-    removeParentCgroups = parentCgroupsOf(ns);
-    work = tempDir('shim-metrics');
-    socketDir = tempDir('sm');
-    const archive = path.join(work, 'image.tar');
-    await writeDockerArchive(archive, { name: IMAGE, layers: [await layerTar(busyboxBaseEntries())] });
-    cd = await startContainerd('shim-metrics', {
-      pathPrefix: [path.join(REPO_ROOT, 'bin')],
-      env: { HUTCH_SHIM_SOCKET_DIR: socketDir, HUTCH_SHIM_ROOT: path.join(work, 'run-hutch') },
-    });
-    ctr(['images', 'import', archive]);
-    watcher = spawn('ctr', ['-a', cd.address, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    events = new OutputLines(watcher.stdout!);
+    peer = await startShimContainerd('shim-metrics', ns, IMAGE);
   });
 
   after(async () => {
-    watcher?.kill('SIGTERM');
-    for (const pid of shimProcesses(`-namespace ${ns} `)) killPid(pid, 9);
-    if (cd) {
-      cd.removeAll(ns);
-      await cd.stop();
-    }
-    fs.rmSync(socketDir, { recursive: true, force: true });
-    removeParentCgroups();
+    await peer?.stop();
   });
 
   it('ctr task metrics shows the cgroup: memory use under the limit, pids', () => {
@@ -90,7 +62,7 @@ describe('containerd 1.6 with containerd-shim-hutch-v2: metrics, task events, OO
     ctr(['task', 'delete', cid]);
     assert.ok(await eventually(() => topicsOf(cid).includes('/tasks/delete')), topicsOf(cid).join(' '));
     assert.deepEqual(topicsOf(cid), ['/tasks/create', '/tasks/start', '/tasks/paused', '/tasks/resumed', '/tasks/exit', '/tasks/delete']);
-    const exit = events.lines.find((l) => l.includes('/tasks/exit') && l.includes(cid)) ?? '';
+    const exit = peer.events.lines.find((l) => l.includes('/tasks/exit') && l.includes(cid)) ?? '';
     assert.match(exit, /"exit_status":137/);
     ctr(['containers', 'rm', cid]);
   });
