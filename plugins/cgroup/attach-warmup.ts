@@ -8,8 +8,9 @@
  * So the v1 manager, right after its mkdirs, and an exec, at its start, move this
  * process into the cgroup it is already in (a no-op move that takes the same lock)
  * on the thread pool: the grace period runs while the device rules are written, the
- * plan compiled and hutch-init started, and the real attach finds it passed. Measured here: hutch run of
- * /bin/true 65–69 → 60–62 ms (medians), hutch exec 58.7 → 52.4 ms.
+ * plan compiled and hutch-init started, and the real attach finds it passed.
+ * Measured here: hutch run of /bin/true 65–69 → 60–62 ms (medians), hutch exec
+ * 58.7 → 52.4 ms.
  *
  * Root only. A create on a pure v2 host clones straight into its cgroup (no write),
  * so only an exec warms there.
@@ -18,24 +19,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hierarchies } from './hierarchy';
+import { hierarchies, processCgroupDir } from './hierarchy';
 
 /** This process' cgroup.procs in a v1 hierarchy (else, if allowed, the v2 one). */
 export function ownProcsFile(v2Allowed: boolean): string | undefined {
   const all = hierarchies();
   const chosen = all.find((h) => h.fstype === 'cgroup') ?? (v2Allowed ? all.find((h) => h.fstype === 'cgroup2') : undefined);
-  if (!chosen) return undefined;
-  // /proc/self/cgroup: "4:memory:/a/b" for v1, "0::/a/b" for v2
-  const wanted = [...chosen.controllers].sort().join(',');
-  for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-    const [hierarchyId, controllers, cgroupPath] = line.split(':');
-    if (cgroupPath === undefined) continue;
-    const isV2Line = hierarchyId === '0' && controllers === '';
-    if ((chosen.fstype === 'cgroup2') === isV2Line && controllers.split(',').sort().join(',') === wanted) {
-      return path.join(chosen.mountpoint, cgroupPath, 'cgroup.procs');
-    }
-  }
-  return undefined;
+  const dir = chosen && processCgroupDir(chosen);
+  return dir && path.join(dir, 'cgroup.procs');
 }
 
 /** Resolves when the no-op move is done (or was not made); never rejects. */

@@ -9,6 +9,7 @@
  *   v1MissingReason('hugetlb')  // 'not mounted as cgroup v1 on this host (this hybrid host has it only in its cgroup v2 hierarchy)'
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface Hierarchy {
   /** "cgroup" (v1) or "cgroup2" */
@@ -48,6 +49,17 @@ export function hierarchies(): Hierarchy[] {
   }
   cached = out;
   return out;
+}
+
+/** The directory process `pid` sits in within hierarchy `h`, from /proc/<pid>/cgroup ("4:memory:/a/b", "0::/a/b"). */
+export function processCgroupDir(h: Hierarchy, pid: number | 'self' = 'self'): string | undefined {
+  for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const [id, controllers, ...rest] = line.split(':');
+    if (rest.length === 0) continue;
+    const matches = h.fstype === 'cgroup2' ? id === '0' && controllers === '' : controllers.split(',').includes(h.controllers[0]);
+    if (matches) return path.join(h.mountpoint, rest.join(':'));
+  }
+  return undefined;
 }
 
 export function hostLayout(): HostLayout {

@@ -2,7 +2,8 @@
  * Reads a container's cgroup files into containerd's Metrics (metrics.ts), v1 the way
  * containerd/cgroups v1.0.4 reads them (cpuacct, memory.*, blkio with the throttle.*
  * fallback, hugetlb, pids, memory.oom_control), v2 from cpu.stat, memory.stat,
- * memory.events, io.stat, pids.*, hugetlb.*.
+ * memory.events, io.stat, pids.*, hugetlb.*; and, for `hutch events`, a v1 cpuset
+ * cgroup's state as runc's CpusetGroup reads it (containerd's Metrics have no cpuset).
  *
  * Example: readStatsV2('/sys/fs/cgroup/hutch/web', ['2MB']).memory?.usage
  */
@@ -22,6 +23,7 @@ import {
   type RdmaEntry,
   type RdmaStat,
 } from './metrics';
+import { readList } from './plan-context';
 
 /** USER_HZ: what cpuacct.stat counts in (100 on every Linux ABI) */
 const CLOCK_TICKS = 100;
@@ -241,4 +243,36 @@ export function readStatsV2(dir: string, hugePageSizes: string[]): MetricsV2 {
     .map((size) => ({ pagesize: size, current: num(readText(path.join(dir, `hugetlb.${size}.current`))), max: num(readText(path.join(dir, `hugetlb.${size}.max`))) }));
   m.rdma = rdmaStat(dir);
   return m;
+}
+
+/** runc's types.CPUSet, from a v1 cpuset directory; missing files read as 0 / empty, as runc tolerates them. */
+export interface CpusetV1Stats {
+  cpus: number[];
+  mems: number[];
+  cpuExclusive: number;
+  memHardwall: number;
+  memExclusive: number;
+  memoryMigrate: number;
+  memorySpreadPage: number;
+  memorySpreadSlab: number;
+  memoryPressure: number;
+  schedLoadBalance: number;
+  schedRelaxDomainLevel: number;
+}
+
+export function readCpusetV1(dir: string): CpusetV1Stats {
+  const value = (file: string): number => num(readText(path.join(dir, `cpuset.${file}`)));
+  return {
+    cpus: readList(path.join(dir, 'cpuset.cpus')),
+    mems: readList(path.join(dir, 'cpuset.mems')),
+    cpuExclusive: value('cpu_exclusive'),
+    memHardwall: value('mem_hardwall'),
+    memExclusive: value('mem_exclusive'),
+    memoryMigrate: value('memory_migrate'),
+    memorySpreadPage: value('memory_spread_page'),
+    memorySpreadSlab: value('memory_spread_slab'),
+    memoryPressure: value('memory_pressure'),
+    schedLoadBalance: value('sched_load_balance'),
+    schedRelaxDomainLevel: value('sched_relax_domain_level'),
+  };
 }

@@ -8,7 +8,8 @@
 import { UINT64_MAX, type MetricsV1, type MetricsV2 } from '../../plugins/cgroup/metrics';
 import type { CgroupStats } from '../../plugins/cgroup/manager';
 import { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from '../../plugins/cgroup/metrics';
-import { readCpusetV1, type CpusetV1Stats } from '../../plugins/cgroup/cpuset-stats';
+import { readCpusetV1, type CpusetV1Stats } from '../../plugins/cgroup/stats';
+import { controllerDirs } from '../../plugins/cgroup/v1';
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
 import { liveStatus } from '../state/status';
@@ -219,8 +220,7 @@ export async function streamEvents(o: EventsOptions): Promise<void> {
   const cgroup = record.cgroup;
   if (!cgroup || Object.keys(cgroup.dirs).length === 0) throw new HutchError(op, `container ${o.id} has no cgroup`, { kind: 'failed-precondition' });
   const manager = (await cgroupManagerOf(cgroup));
-  const cpusetKey = Object.keys(cgroup.dirs).find((k) => k.split(',').includes('cpuset'));
-  const cpusetDir = cgroup.version === 1 && cpusetKey ? cgroup.dirs[cpusetKey] : undefined;
+  const cpusetDir = cgroup.version === 1 ? controllerDirs(cgroup).cpuset : undefined;
   const statsEvent = async (): Promise<string> =>
     eventJson({ type: 'stats', id: o.id, data: runcStats(await manager.stats(cgroup), cpusetDir ? readCpusetV1(cpusetDir) : undefined) });
   if (o.statsOnly) {
