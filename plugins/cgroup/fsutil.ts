@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HutchError } from '../../runtime/errors';
+import type { CgroupHandle } from './manager';
 
 export function writeCgroupFile(op: string, dir: string, file: string, value: string): void {
   try {
@@ -19,6 +20,26 @@ export function readPids(file: string): number[] {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+}
+
+/** cgroup.procs of `dir` and every cgroup below it. */
+export function readPidsTree(dir: string): number[] {
+  const pids = readPids(path.join(dir, 'cgroup.procs'));
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return pids;
+  }
+  for (const e of entries) if (e.isDirectory()) pids.push(...readPidsTree(path.join(dir, e.name)));
+  return pids;
+}
+
+/** controller → directory, co-mounted hierarchies ("cpu,cpuacct") listed under each name. */
+export function controllerDirs(handle: CgroupHandle): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, dir] of Object.entries(handle.dirs)) for (const c of key.split(',')) out[c] = dir;
+  return out;
 }
 
 /** mkdir -p, returning the directories it created (deepest last), for undo. */

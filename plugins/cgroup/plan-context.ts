@@ -72,6 +72,22 @@ export function checkCpuset(ctx: PlanContext, field: string, list: string, allow
 }
 
 
+/**
+ * A PlanContext whose host facts (the parent's CPUs and memory nodes, the huge page
+ * sizes) are read on first use, once: most creates ask for neither cpuset nor hugetlb.
+ */
+export function withHostFacts(base: Omit<PlanContext, 'allowedCpus' | 'allowedMems' | 'hugePageSizes'>, cpusFile: string | undefined, memsFile: string | undefined): PlanContext {
+  const once = <T>(read: () => T): PropertyDescriptor => {
+    let value: T | undefined;
+    return { enumerable: true, get: () => (value ??= read()) };
+  };
+  return Object.defineProperties(base, {
+    allowedCpus: once(() => (cpusFile ? readList(cpusFile) : [])),
+    allowedMems: once(() => (memsFile ? readList(memsFile) : [])),
+    hugePageSizes: once(hostHugePageSizes),
+  }) as PlanContext;
+}
+
 /** Huge page sizes from /sys/kernel/mm/hugepages ("hugepages-2048kB" → "2MB"). */
 export function hostHugePageSizes(): string[] {
   try {

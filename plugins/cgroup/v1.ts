@@ -18,24 +18,18 @@ import { warmAttachLock } from './attach-warmup';
 import { cgroupfs, dirKey, type CgroupCreator } from './cgroupfs';
 import { effectiveRules, emulate, parseDevicesList, v1Transition } from './devices';
 import { planV1 } from './files-v1';
-import { makeAndApply, readPids } from './fsutil';
+import { controllerDirs, makeAndApply, readPidsTree, writeCgroupFile } from './fsutil';
 import { hierarchies, v1MissingReason } from './hierarchy';
 import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
 import { watchOomV1 } from './oom';
 import { cgroupPath } from './path';
-import { hostHugePageSizes, readList, type PlanContext } from './plan-context';
+import { hostHugePageSizes, withHostFacts, type PlanContext } from './plan-context';
 import { readStatsV1 } from './stats';
 import { specField, validateResources, type FieldNamer } from './validate';
 import { applyWrites, type Journal } from './writes';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** controller → directory, co-mounted hierarchies ("cpu,cpuacct") listed under each name. */
-export function controllerDirs(handle: CgroupHandle): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, dir] of Object.entries(handle.dirs)) for (const c of key.split(',')) out[c] = dir;
-  return out;
-}
 
 
 export class CgroupV1Manager implements CgroupManager {
@@ -46,16 +40,11 @@ export class CgroupV1Manager implements CgroupManager {
   private context(op: string, handle: CgroupHandle, update: boolean, name: FieldNamer): PlanContext {
     const dirs = controllerDirs(handle);
     const parentCpuset = dirs.cpuset ? path.dirname(dirs.cpuset) : undefined;
-    return {
-      op,
-      name,
-      update,
-      dirs,
-      allowedCpus: parentCpuset ? readList(path.join(parentCpuset, 'cpuset.effective_cpus')) : [],
-      allowedMems: parentCpuset ? readList(path.join(parentCpuset, 'cpuset.effective_mems')) : [],
-      hugePageSizes: hostHugePageSizes(),
-      missingReason: v1MissingReason,
-    };
+    return withHostFacts(
+      { op, name, update, dirs, missingReason: v1MissingReason },
+      parentCpuset && path.join(parentCpuset, 'cpuset.effective_cpus'),
+      parentCpuset && path.join(parentCpuset, 'cpuset.effective_mems'),
+    );
   }
 
   /** Files, then devices; a failure puts everything back. */
@@ -141,14 +130,7 @@ export class CgroupV1Manager implements CgroupManager {
   async setFrozen(handle: CgroupHandle, frozen: boolean): Promise<void> {
     const op = frozen ? 'pause' : 'resume';
     const dir = this.freezerDir(op, handle);
-    const write = (state: string): void => {
-      try {
-        fs.writeFileSync(path.join(dir, 'freezer.state'), state);
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        throw new HutchError(op, `write ${state} to ${path.join(dir, 'freezer.state')}: ${err.message}`, { errno: err.code, path: path.join(dir, 'freezer.state') });
-      }
-    };
+    const write = (state: string): void => writeCgroupFile(op, dir, 'freezer.state', state);
     if (!frozen) {
       write('THAWED');
       return;
@@ -233,17 +215,4 @@ export class CgroupV1Manager implements CgroupManager {
     }
     for (const dir of existing) await this.creator.remove(dir);
   }
-}
-
-/** cgroup.procs of `dir` and every cgroup below it. */
-export function readPidsTree(dir: string): number[] {
-  const pids = readPids(path.join(dir, 'cgroup.procs'));
-  let entries: fs.Dirent[] = [];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return pids;
-  }
-  for (const e of entries) if (e.isDirectory()) pids.push(...readPidsTree(path.join(dir, e.name)));
-  return pids;
 }

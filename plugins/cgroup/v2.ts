@@ -21,11 +21,10 @@ import { unifiedHierarchy } from './hierarchy';
 import type { CgroupHandle, CgroupManager, CgroupMountSource, CgroupRequest, CgroupStats, CgroupUpdateOptions, Disposable } from './manager';
 import { watchOomV2 } from './oom';
 import { cgroupPath } from './path';
-import { makeAndApply } from './fsutil';
-import { hostHugePageSizes, readList, type PlanContext } from './plan-context';
+import { makeAndApply, readPidsTree, writeCgroupFile } from './fsutil';
+import { hostHugePageSizes, withHostFacts, type PlanContext } from './plan-context';
 import { readStatsV2 } from './stats';
 import { specField, validateResources, type FieldNamer } from './validate';
-import { readPidsTree } from './v1';
 import { applyWrites } from './writes';
 
 
@@ -80,16 +79,11 @@ export class CgroupV2Manager implements CgroupManager {
 
   private context(op: string, handle: CgroupHandle, update: boolean, name: FieldNamer): PlanContext {
     const parent = path.dirname(handle.dirs.unified);
-    return {
-      op,
-      name,
-      update,
-      dirs: { unified: handle.dirs.unified },
-      allowedCpus: readList(path.join(parent, 'cpuset.cpus.effective')),
-      allowedMems: readList(path.join(parent, 'cpuset.mems.effective')),
-      hugePageSizes: hostHugePageSizes(),
-      missingReason: () => 'not available',
-    };
+    return withHostFacts(
+      { op, name, update, dirs: { unified: handle.dirs.unified }, missingReason: () => 'not available' },
+      path.join(parent, 'cpuset.cpus.effective'),
+      path.join(parent, 'cpuset.mems.effective'),
+    );
   }
 
   /** Files, then the device program; a failure puts the files back. */
@@ -152,16 +146,10 @@ export class CgroupV2Manager implements CgroupManager {
   async setFrozen(handle: CgroupHandle, frozen: boolean): Promise<void> {
     const op = frozen ? 'pause' : 'resume';
     const dir = handle.dirs.unified;
-    const file = path.join(dir, 'cgroup.freeze');
-    try {
-      fs.writeFileSync(file, frozen ? '1' : '0');
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new HutchError(op, `write ${frozen ? 1 : 0} to ${file}: ${err.message}`, { errno: err.code, path: file });
-    }
+    writeCgroupFile(op, dir, 'cgroup.freeze', frozen ? '1' : '0');
     if (!frozen) return;
     if (!(await waitForEvent(dir, 'frozen', '1', 10_000))) {
-      fs.writeFileSync(file, '0');
+      fs.writeFileSync(path.join(dir, 'cgroup.freeze'), '0');
       throw new HutchError(op, `the processes in ${dir} did not freeze`, { kind: 'unavailable' });
     }
   }

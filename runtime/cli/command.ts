@@ -3,7 +3,7 @@
  * loaded only when that command runs. A command parses nothing itself beyond its
  * flags and calls the runtime library; no behaviour lives in a CLI file.
  */
-import type { FlagSpec, ParsedArgs } from './args';
+import { usageOf, type FlagSpec, type ParsedArgs } from './args';
 import type { CliLogger } from '../log';
 import { HutchError } from '../errors';
 
@@ -38,6 +38,11 @@ export interface Command {
   stopAtPositional?: boolean;
   /** Returns the exit status (default 0). Throws HutchError on failure. */
   run(ctx: CommandContext): Promise<number | void>;
+}
+
+/** `--help` of a command; `path` is how it is called after "hutch" ("run", "image import"). */
+export function commandHelp(path: string, command: Command): string {
+  return `USAGE:\n   hutch ${path} [command options] ${command.usage}\n\n${command.summary}\n\nOPTIONS:\n${usageOf(command.flags)}`;
 }
 
 export function requireId(op: string, ctx: CommandContext): string {

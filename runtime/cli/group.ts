@@ -3,8 +3,8 @@
  * the first positional picks the sub-command, which parses the rest with its own
  * flags. Sub-commands load on demand, like top-level ones.
  */
-import { parseArgs, usageOf } from './args';
-import type { Command } from './command';
+import { parseArgs } from './args';
+import { commandHelp, type Command } from './command';
 import { print } from './output';
 import { HutchError } from '../errors';
 
@@ -26,7 +26,7 @@ export function commandGroup(name: string, summary: string, subs: Record<string,
       }
       const command = load();
       if (rest.includes('--help') || rest.includes('-h')) {
-        print(`USAGE:\n   hutch ${name} ${command.name} [command options] ${command.usage}\n\n${command.summary}\n\nOPTIONS:\n${usageOf(command.flags)}`);
+        print(commandHelp(`${name} ${command.name}`, command));
         return 0;
       }
       const args = parseArgs(`${name} ${command.name}`, rest, command.flags, command.stopAtPositional);

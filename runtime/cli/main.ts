@@ -3,7 +3,7 @@
  * Errors become one line (runc's style) and exit status 1.
  */
 import { flagBool, flagString, parseArgs, usageOf, type FlagSpec } from './args';
-import type { Command, GlobalOptions } from './command';
+import { commandHelp, type Command, type GlobalOptions } from './command';
 import { HutchError } from '../errors';
 import { createCliLogger, type CliLogger } from '../log';
 import { print } from './output';
@@ -137,7 +137,7 @@ export async function runCli(argv: string[]): Promise<number> {
     // help only for hutch's own flags: after "--" the words belong to someone else (wrap)
     const own = split.rest.indexOf('--') >= 0 ? split.rest.slice(0, split.rest.indexOf('--')) : split.rest;
     if (own.includes('--help') || own.includes('-h')) {
-      print(`USAGE:\n   hutch ${command.name} [command options] ${command.usage}\n\n${command.summary}\n\nOPTIONS:\n${usageOf(command.flags)}`);
+      print(commandHelp(command.name, command));
       return 0;
     }
     const args = parseArgs(command.name, split.rest, command.flags, command.stopAtPositional);

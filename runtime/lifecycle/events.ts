@@ -9,9 +9,10 @@ import { UINT64_MAX, type MetricsV1, type MetricsV2 } from '../../plugins/cgroup
 import type { CgroupStats } from '../../plugins/cgroup/manager';
 import { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from '../../plugins/cgroup/metrics';
 import { readCpusetV1, type CpusetV1Stats } from '../../plugins/cgroup/stats';
-import { controllerDirs } from '../../plugins/cgroup/v1';
+import { controllerDirs } from '../../plugins/cgroup/fsutil';
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
+import { cgroupOf } from './cgroup-of';
 import { liveStatus } from '../state/status';
 import { StateStore } from '../state/store';
 
@@ -217,8 +218,7 @@ export async function streamEvents(o: EventsOptions): Promise<void> {
   const store = new StateStore(o.root);
   const record = store.read(op, o.id);
   if ((await liveStatus(store, record)) === 'stopped') throw new HutchError(op, `container with id ${o.id} is not running`, { kind: 'failed-precondition' });
-  const cgroup = record.cgroup;
-  if (!cgroup || Object.keys(cgroup.dirs).length === 0) throw new HutchError(op, `container ${o.id} has no cgroup`, { kind: 'failed-precondition' });
+  const cgroup = cgroupOf(op, record);
   const manager = (await cgroupManagerOf(cgroup));
   const cpusetDir = cgroup.version === 1 ? controllerDirs(cgroup).cpuset : undefined;
   const statsEvent = async (): Promise<string> =>

@@ -6,20 +6,13 @@
  */
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { HutchError } from '../errors';
-import type { ContainerRecord } from '../state/record';
+import { cgroupOf } from './cgroup-of';
 import { liveStatus } from '../state/status';
 import { StateStore } from '../state/store';
 
 export interface PauseOptions {
   root: string;
   id: string;
-}
-
-function cgroupOf(op: string, record: ContainerRecord): NonNullable<ContainerRecord['cgroup']> {
-  if (!record.cgroup || Object.keys(record.cgroup.dirs).length === 0) {
-    throw new HutchError(op, `container ${record.id} has no cgroup to freeze (it was created without one)`, { kind: 'failed-precondition' });
-  }
-  return record.cgroup;
 }
 
 async function setPaused(op: 'pause' | 'resume', o: PauseOptions): Promise<void> {
@@ -34,7 +27,7 @@ async function setPaused(op: 'pause' | 'resume', o: PauseOptions): Promise<void>
     if (op === 'resume' && status !== 'paused' && status !== 'pausing') {
       throw new HutchError(op, `container not paused (${o.id} is ${status})`, { kind: 'failed-precondition' });
     }
-    const cgroup = cgroupOf(op, record);
+    const cgroup = cgroupOf(op, record, ' to freeze (it was created without one)');
     await (await cgroupManagerOf(cgroup)).setFrozen(cgroup, op === 'pause');
   } finally {
     lock.release();

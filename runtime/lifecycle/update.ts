@@ -8,6 +8,7 @@
 import { cgroupManagerOf } from '../../plugins/cgroup/select';
 import { validateResources, specField, type FieldNamer } from '../../plugins/cgroup/validate';
 import { HutchError } from '../errors';
+import { cgroupOf } from './cgroup-of';
 import type { LinuxResources } from '../spec/types';
 import { liveStatus } from '../state/status';
 import { StateStore } from '../state/store';
@@ -73,11 +74,9 @@ export async function updateContainer(o: UpdateOptions): Promise<LinuxResources>
     const record = store.read(op, o.id);
     const status = await liveStatus(store, record);
     if (status === 'stopped') throw new HutchError(op, `container not running (${o.id} is stopped)`, { kind: 'failed-precondition' });
-    if (!record.cgroup || Object.keys(record.cgroup.dirs).length === 0) {
-      throw new HutchError(op, `container ${o.id} has no cgroup to update (it was created without one)`, { kind: 'failed-precondition' });
-    }
+    const cgroup = cgroupOf(op, record, ' to update (it was created without one)');
     const { merged, apply } = mergeResources(record.spec.linux?.resources, given);
-    await (await cgroupManagerOf(record.cgroup)).update(record.cgroup, apply, { devices: record.spec.linux?.devices, name, debug: o.debug });
+    await (await cgroupManagerOf(cgroup)).update(cgroup, apply, { devices: record.spec.linux?.devices, name, debug: o.debug });
     record.spec.linux = { ...record.spec.linux, resources: merged };
     store.write(record);
     return merged;

@@ -10,7 +10,7 @@ import type { Command } from '../command';
 import { print } from '../output';
 import { HutchError } from '../../errors';
 import { distRequire } from '../../dist-require';
-import { IMAGE_ROOT_FLAG, SNAPSHOTTER_FLAG, imageService, snapshotterChoice } from './image-flags';
+import { IMAGE_ROOT_FLAG, SNAPSHOTTER_FLAG, imageService } from './image-flags';
 
 export const command: Command = {
   name: 'bundle',
@@ -35,7 +35,7 @@ export const command: Command = {
     }
     if (!first || !second) throw new HutchError('bundle', 'needs an image and a directory (usage: hutch bundle <image> <dir> [-- command...])', { kind: 'invalid-argument' });
     const { createBundle } = distRequire<typeof import('../../../plugins/images/bundle')>('plugins/images/bundle');
-    const result = await createBundle(imageService(ctx.args, ctx.globals.config), { image: first, dir: second, snapshotter: snapshotterChoice(ctx.args, ctx.globals.config), args: args.length ? args : undefined });
+    const result = await createBundle(imageService(ctx.args, ctx.globals.config), { image: first, dir: second, args: args.length ? args : undefined });
     print(result.dir);
   },
 };
