@@ -95,10 +95,12 @@ export const Msg = {
 /**
  * Writes TLV records into one growing buffer (a plan is a few KiB: no per-record
  * allocations); a compound record reserves its header and patches the length after.
+ * The first 8 bytes are kept for the plan header (magic, version), which toPlan()
+ * fills in, so the finished plan is never copied.
  */
 class TlvWriter {
   private buf = Buffer.allocUnsafe(8192);
-  private len = 0;
+  private len = 8;
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -147,7 +149,9 @@ class TlvWriter {
     this.len += payload.length;
   }
 
-  toBuffer(): Buffer {
+  toPlan(): Buffer {
+    this.buf.writeUInt32LE(PLAN_MAGIC, 0);
+    this.buf.writeUInt32LE(PLAN_VERSION, 4);
     return this.buf.subarray(0, this.len);
   }
 }
@@ -260,10 +264,5 @@ export function encodePlan(plan: LaunchPlan): Buffer {
   for (const h of plan.hooks.createContainer) w.group(Tag.HOOK_CREATE_CONTAINER, (g) => writeHook(g, h));
   for (const h of plan.hooks.startContainer) w.group(Tag.HOOK_START_CONTAINER, (g) => writeHook(g, h));
 
-  const body = w.toBuffer();
-  const out = Buffer.allocUnsafe(8 + body.length);
-  out.writeUInt32LE(PLAN_MAGIC, 0);
-  out.writeUInt32LE(PLAN_VERSION, 4);
-  body.copy(out, 8);
-  return out;
+  return w.toPlan();
 }

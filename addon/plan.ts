@@ -26,7 +26,8 @@ export interface PlanMount {
   attrClr: number;
   /** mount writable, remount read-only after devices are made (tmpfs /dev with ro) */
   remountLate: boolean;
-  /** tmpcopyup: start the tmpfs with the contents of the directory it covers */
+  /** tmpcopyup: start the tmpfs with the contents of the directory it covers; when read-only
+   * it must also be remountLate (hutch-init fills it writable and relies on that remount) */
   copyUp?: boolean;
 }
 

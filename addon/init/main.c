@@ -39,12 +39,18 @@ static void wait_for_start(int host_proc_fd, int fifo_fd) {
   close(fifo_fd);
 }
 
-static void container_init(struct plan *plan, int host_proc_fd) {
+/* The opening shared by the init and an exec: wait for the parent's go-ahead, then the
+ * per-process settings that precede any rootfs or console work. */
+static void process_begin(struct plan *plan, int host_proc_fd) {
   free(sync_expect(MSG_CONTINUE, NULL));
   /* Set here: a clone does not inherit it. */
   if (plan->pdeath_signal && prctl(PR_SET_PDEATHSIG, (unsigned long)plan->pdeath_signal, 0, 0, 0) < 0)
     fail("pdeathsig", errno, "set the parent-death signal");
   process_early(plan, host_proc_fd);
+}
+
+static void container_init(struct plan *plan, int host_proc_fd) {
+  process_begin(plan, host_proc_fd);
   int fifo_fd = plan->exec_fifo_fd;
   int rootfd = -1;
   if (plan->setup_rootfs) {
@@ -77,10 +83,7 @@ static void container_init(struct plan *plan, int host_proc_fd) {
 }
 
 static void exec_process(struct plan *plan, int host_proc_fd) {
-  free(sync_expect(MSG_CONTINUE, NULL));
-  if (plan->pdeath_signal && prctl(PR_SET_PDEATHSIG, (unsigned long)plan->pdeath_signal, 0, 0, 0) < 0)
-    fail("pdeathsig", errno, "set the parent-death signal");
-  process_early(plan, host_proc_fd);
+  process_begin(plan, host_proc_fd);
   close(host_proc_fd);
   console_setup(plan);
   const char *exe = process_lookup(plan);

@@ -84,8 +84,9 @@ static void mount_bind(int rootfd, const struct plan_mount *m) {
 static void mount_fs(int rootfd, const struct plan_mount *m) {
   int fd = mkdir_all_in_root(rootfd, m->target, 0, "mount");
   unsigned long flags = m->flags & ~(unsigned long)PROPAGATION_FLAGS;
-  /* a read-only tmpfs is filled (devices, copy-up) first and made read-only after */
-  if (m->remount_late || m->copy_up) flags &= ~(unsigned long)MS_RDONLY;
+  /* a read-only tmpfs is filled (devices, copy-up) first and made read-only after;
+   * runtime/launch/mounts.ts marks every read-only tmpfs remount_late, copy-up or not */
+  if (m->remount_late) flags &= ~(unsigned long)MS_RDONLY;
   const char *source = m->source ? m->source : (m->fstype ? m->fstype : "none");
   int below = -1;
   if (m->copy_up) {
@@ -104,11 +105,6 @@ static void mount_fs(int rootfd, const struct plan_mount *m) {
     copy_directory(below, top, m->target);
     close(top);
     close(below);
-    if ((m->flags & MS_RDONLY) && !m->remount_late) {
-      int again = reopen_target(rootfd, m->target);
-      remount_readonly_at(again, m->target, 0);
-      close(again);
-    }
   }
 }
 

@@ -89,6 +89,14 @@ int read_full(int fd, void *buf, size_t len);
 int connect_unix(const char *path, int timeout_ms);
 int write_file_atomic(const char *dir, const char *name, const char *tmp_name, const char *data, size_t len);
 _Noreturn void exec_node(int argc, char **argv);
+/* Execs `node --no-warnings <main_js> <extra...>` (node by path, else searched on PATH),
+ * the argv built in `args`, which has room for nextra + 4. Returns only if the exec
+ * failed, with errno set. */
+void exec_js_shim(const char *node, const char *main_js, const char *const *extra, int nextra, const char **args);
+/* The answer to `start`: writes <bundle>/address, prints the address, exits 0 (1 if the
+ * print fails). If the write fails it returns, so the JS shim can try, unless the
+ * caller is `committed` (it already spawned the group's server): then it exits 1. */
+void answer_start(const char *bundle, const char *address, size_t len, int committed);
 int js_main(char *out, size_t size);
 const char *node_binary(void);
 /* Unsets what Node would pay for at start-up and hutch does not use (NODE_EXTRA_CA_CERTS). */

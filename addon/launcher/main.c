@@ -55,15 +55,14 @@ static int parse_flags(int argc, char **argv, struct shim_flags *f) {
                         : IS("id")             ? &f->id
                         : IS("bundle")         ? &f->bundle
                         : NULL;
-    int known = slot || IS("socket");
     if (IS("socket")) return -1; /* serve on a given socket: the JS shim's business */
 #undef IS
-    if (!known) return -1; /* -v, -h, or not a flag of ours: the JS shim answers */
+    if (!slot) return -1; /* -v, -h, or not a flag of ours: the JS shim answers */
     const char *value;
     if (eq) value = eq + 1;
     else if (i + 1 < argc) value = argv[++i];
     else return -1;
-    if (slot) *slot = value;
+    *slot = value;
   }
   f->action = i < argc ? argv[i] : "";
   return 0;
@@ -83,34 +82,27 @@ static const char *socket_dir(char *buf, size_t size) {
 /* start: answers and exits when the group's shim is alive; returns otherwise. */
 static void fast_start(const struct shim_flags *f) {
   const char *bundle = f->bundle[0] ? f->bundle : ".";
-  char *group = NULL;
-  int found = 0;
+  char *annotation = NULL; /* malloc'd by group_annotation when found, else NULL */
+  const char *key = f->id;  /* the container is its own group */
   switch (grouping_policy()) {
     case GROUP_CONTAINER:
       break;
     case GROUP_POD:
-      found = group_annotation(bundle, &group);
-      if (found < 0) return;
+      if (group_annotation(bundle, &annotation) < 0) return;
+      if (annotation) key = annotation;
       break;
     case GROUP_NAMESPACE:
-      group = strdup(""); /* every container of the namespace: "<address>/<namespace>" */
-      if (!group) return;
-      found = 1;
+      key = ""; /* every container of the namespace: "<address>/<namespace>" */
       break;
     case GROUP_AUTO: /* the pod's annotation, else the namespace */
-      found = group_annotation(bundle, &group);
-      if (found < 0) return;
-      if (!found) {
-        group = strdup("");
-        if (!group) return;
-        found = 1;
-      }
+      if (group_annotation(bundle, &annotation) < 0) return;
+      key = annotation ? annotation : "";
       break;
     default:
       return;
   }
-  char *joined = path_join_clean(f->address, f->namespace, found ? group : f->id);
-  free(group);
+  char *joined = path_join_clean(f->address, f->namespace, key);
+  free(annotation);
   if (!joined) return;
   char hex[65];
   sha256_hex(joined, strlen(joined), hex);
@@ -126,8 +118,7 @@ static void fast_start(const struct shim_flags *f) {
     return;
   }
   close(fd);
-  if (write_file_atomic(bundle, "address", ".address", address, (size_t)n) < 0) return;
-  exit(write_all(1, address, (size_t)n) < 0 ? 1 : 0);
+  answer_start(bundle, address, (size_t)n, 0);
 }
 
 /* delete: hands the job to the live group shim and exits; returns if it cannot. */

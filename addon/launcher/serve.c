@@ -87,18 +87,14 @@ static int spawn_server(const struct shim_flags *f, const char *socket_path, int
   char main_js[PATH_MAX];
   if (js_main(main_js, sizeof main_js) < 0) return -1;
   const char *node = node_binary();
-  const char *args[20];
+  const char *extra[16], *args[20];
   int n = 0;
-  args[n++] = "node";
-  args[n++] = "--no-warnings";
-  args[n++] = main_js;
-  args[n++] = "-namespace", args[n++] = f->namespace;
-  args[n++] = "-address", args[n++] = f->address;
-  args[n++] = "-publish-binary", args[n++] = f->publish_binary;
-  args[n++] = "-id", args[n++] = f->id;
-  if (f->debug) args[n++] = "-debug";
-  args[n++] = "-socket", args[n++] = socket_path;
-  args[n] = NULL;
+  extra[n++] = "-namespace", extra[n++] = f->namespace;
+  extra[n++] = "-address", extra[n++] = f->address;
+  extra[n++] = "-publish-binary", extra[n++] = f->publish_binary;
+  extra[n++] = "-id", extra[n++] = f->id;
+  if (f->debug) extra[n++] = "-debug";
+  extra[n++] = "-socket", extra[n++] = socket_path;
   /* the child reports a failed exec through this close-on-exec pipe */
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) return -1;
@@ -113,15 +109,13 @@ static int spawn_server(const struct shim_flags *f, const char *socket_path, int
     setsid();
     int null = open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(127);
+    /* dup2 clears close-on-exec on fd 3; listen_at never sets it, so 3 itself needs nothing */
     if (listen_fd != 3 && dup2(listen_fd, 3) < 0) _exit(127);
-    if (listen_fd == 3) fcntl(3, F_SETFD, 0);
     for (int fd = 4; fd < 1024; fd++)
       if (fd != report[1]) close(fd);
     if (null > 3) close(null);
     setenv("HUTCH_SHIM_LISTEN_FD", "3", 1);
-    drop_unused_node_settings();
-    if (strchr(node, '/')) execv(node, (char **)args);
-    else execvp(node, (char **)args);
+    exec_js_shim(node, main_js, extra, n, args);
     int err = errno;
     (void)!write(report[1], &err, sizeof err);
     _exit(127);
@@ -153,8 +147,8 @@ void native_start(const struct shim_flags *f, const char *bundle, const char *so
     if (live >= 0) {
       /* started meanwhile by another start of the group: reuse it */
       close(live);
-      if (write_file_atomic(bundle, "address", ".address", address, address_len) < 0) return;
-      exit(write_all(1, address, address_len) < 0 ? 1 : 0);
+      answer_start(bundle, address, address_len, 0);
+      return;
     }
     unlink(socket_path); /* left by a shim that died */
     fd = listen_at(socket_path);
@@ -167,6 +161,5 @@ void native_start(const struct shim_flags *f, const char *bundle, const char *so
     return;
   }
   close(fd);
-  if (write_file_atomic(bundle, "address", ".address", address, address_len) < 0) exit(1);
-  exit(write_all(1, address, address_len) < 0 ? 1 : 0);
+  answer_start(bundle, address, address_len, 1);
 }

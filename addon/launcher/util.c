@@ -221,6 +221,21 @@ void drop_unused_node_settings(void) {
   unsetenv("NODE_EXTRA_CA_CERTS");
 }
 
+/* The caller provides `args` (room for nextra + 4) so that it chooses how a failure to
+ * allocate is reported, and a forked child need not allocate at all. */
+void exec_js_shim(const char *node, const char *main_js, const char *const *extra, int nextra, const char **args) {
+  int n = 0;
+  args[n++] = "node";
+  /* nothing but the answer may reach containerd, which reads stdout and stderr together */
+  args[n++] = "--no-warnings";
+  args[n++] = main_js;
+  for (int i = 0; i < nextra; i++) args[n++] = extra[i];
+  args[n] = NULL;
+  drop_unused_node_settings();
+  if (strchr(node, '/')) execv(node, (char **)args);
+  else execvp(node, (char **)args);
+}
+
 _Noreturn void exec_node(int argc, char **argv) {
   char main_js[PATH_MAX];
   if (js_main(main_js, sizeof main_js) < 0) {
@@ -228,21 +243,20 @@ _Noreturn void exec_node(int argc, char **argv) {
     exit(1);
   }
   const char *node = node_binary();
-  char **args = calloc((size_t)argc + 4, sizeof *args);
+  const char **args = calloc((size_t)argc + 4, sizeof *args);
   if (!args) {
     fprintf(stderr, "containerd-shim-hutch-v2: out of memory\n");
     exit(1);
   }
-  int n = 0;
-  args[n++] = (char *)"node";
-  /* nothing but the answer may reach containerd, which reads stdout and stderr together */
-  args[n++] = (char *)"--no-warnings";
-  args[n++] = main_js;
-  for (int i = 1; i < argc; i++) args[n++] = argv[i];
-  args[n] = NULL;
-  drop_unused_node_settings();
-  if (strchr(node, '/')) execv(node, args);
-  else execvp(node, args);
+  exec_js_shim(node, main_js, (const char *const *)argv + 1, argc - 1, args);
   fprintf(stderr, "containerd-shim-hutch-v2: exec %s: %s\n", node, strerror(errno));
   exit(1);
+}
+
+void answer_start(const char *bundle, const char *address, size_t len, int committed) {
+  if (write_file_atomic(bundle, "address", ".address", address, len) < 0) {
+    if (committed) exit(1);
+    return;
+  }
+  exit(write_all(1, address, len) < 0 ? 1 : 0);
 }

@@ -27,6 +27,7 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "fd.h"
 
 namespace {
 
@@ -36,20 +37,6 @@ struct DeviceRule {
   int64_t minor;  // -1: any
   uint32_t access;  // BPF_DEVCG_ACC_* bits
   bool allow;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
 };
 
 long Bpf(int cmd, union bpf_attr *attr) { return syscall(SYS_bpf, cmd, attr, sizeof(*attr)); }

@@ -13,27 +13,9 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "fd.h"
 
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 // cgroupEventFd(controlPath, targetPath, args): number — a non-blocking,
 // close-on-exec eventfd the kernel signals for events on targetPath.

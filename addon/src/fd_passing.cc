@@ -12,6 +12,7 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "fd.h"
 
 namespace {
 
@@ -21,10 +22,7 @@ Napi::Value Socketpair(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) ThrowErrno(env, "socketpair", errno);
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Number::New(env, sv[0]));
-  pair.Set(1u, Napi::Number::New(env, sv[1]));
-  return pair;
+  return FdPair(env, sv[0], sv[1]);
 }
 
 // sendFds(sock, data: Buffer, fds: number[])

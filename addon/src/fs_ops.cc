@@ -11,6 +11,7 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "fd.h"
 
 namespace {
 
@@ -52,10 +53,7 @@ Napi::Value Pipe(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno);
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Number::New(env, fds[0]));
-  pair.Set(1u, Napi::Number::New(env, fds[1]));
-  return pair;
+  return FdPair(env, fds[0], fds[1]);
 }
 
 class FlockWorker : public Napi::AsyncWorker {

@@ -14,6 +14,7 @@
 
 #include "errno_error.h"
 #include "exports.h"
+#include "fd.h"
 
 namespace {
 
@@ -90,10 +91,7 @@ Napi::Value OpenPty(const Napi::CallbackInfo &info) {
     close(master);
     ThrowErrno(env, "open", err, name);
   }
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Number::New(env, master));
-  pair.Set(1u, Napi::Number::New(env, slave));
-  return pair;
+  return FdPair(env, master, slave);
 }
 
 }  // namespace
