@@ -10,6 +10,7 @@ import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { HutchError } from '../../runtime/errors';
 import type { Ingest } from './content-store';
+import { sniff } from './media-types';
 import { tarExtract } from './tar-pax';
 
 const META_FILES = new Set(['manifest.json', 'index.json', 'oci-layout', 'repositories']);
@@ -53,7 +54,7 @@ async function* gunzipIfNeeded(src: AsyncIterable<Buffer>): AsyncGenerator<Buffe
     yield first.value;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
-  if (first.value[0] === 0x1f && first.value[1] === 0x8b) {
+  if (sniff(first.value) === 'gzip') {
     yield* pipeline(Readable.from(all()), zlib.createGunzip(), () => undefined) as AsyncIterable<Buffer>;
   } else {
     yield* all();

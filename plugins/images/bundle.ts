@@ -14,6 +14,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HutchError } from '../../runtime/errors';
+import { UndoStack } from '../../runtime/lifecycle/undo';
 import type { Spec } from '../../runtime/spec/types';
 import { mountAll, unmountAll } from '../snapshotter/mount';
 import { defaultSpec, DEFAULT_PATH } from '../../runtime/spec/default-spec';
@@ -81,15 +82,15 @@ export async function createBundle(images: ImageService, options: BundleOptions)
   const madeRootfs = !fs.existsSync(rootfs);
   const sn = images.snapshotter(snName);
   const key = `bundle-${crypto.randomBytes(8).toString('hex')}`;
-  const undo: (() => void | Promise<void>)[] = [];
+  const undo = new UndoStack();
   try {
     fs.mkdirSync(rootfs, { recursive: true, mode: 0o755 });
-    if (madeDir) undo.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    else if (madeRootfs) undo.push(() => fs.rmdirSync(rootfs));
+    if (madeDir) undo.push('remove bundle dir', () => fs.rmSync(dir, { recursive: true, force: true }));
+    else if (madeRootfs) undo.push('remove rootfs dir', () => fs.rmdirSync(rootfs));
     const mounts = await sn.prepare(key, image.chainIds[image.chainIds.length - 1] ?? '', { labels: { [IMAGE_LABEL]: options.image } });
-    undo.push(() => sn.remove(key));
+    undo.push('remove snapshot', () => sn.remove(key));
     mountAll(mounts, rootfs);
-    undo.push(() => unmountAll(rootfs));
+    undo.push('unmount rootfs', () => unmountAll(rootfs));
     const spec = specFromImage(config, rootfs, options.args);
     spec.annotations = {
       [BUNDLE_ANNOTATIONS.snapshotter]: snName,
@@ -103,7 +104,8 @@ export async function createBundle(images: ImageService, options: BundleOptions)
     fs.renameSync(tmp, configPath);
     return { dir, snapshotter: snName, key, spec };
   } catch (e) {
-    for (const u of undo.reverse()) await Promise.resolve().then(u).catch(() => undefined);
+    // best effort: the original error is what the caller needs to see
+    await undo.run(() => undefined);
     throw e;
   }
 }

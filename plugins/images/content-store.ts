@@ -86,8 +86,24 @@ export class Ingest {
 
   /** Reads an ingested blob (before or after commit). */
   read(digest: string): Buffer {
+    return fs.readFileSync(this.fileOf(digest));
+  }
+
+  /** The first `n` bytes of an ingested blob (fewer when it is shorter), without reading the rest. */
+  head(digest: string, n: number): Buffer {
+    const fd = fs.openSync(this.fileOf(digest), 'r');
+    try {
+      const buf = Buffer.alloc(n);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Where a blob is now: still in the ingest dir, or already committed to the store. */
+  private fileOf(digest: string): string {
     const w = this.written.get(digest);
-    return fs.readFileSync(w && fs.existsSync(w.file) ? w.file : this.store.path(digest));
+    return w && fs.existsSync(w.file) ? w.file : this.store.path(digest);
   }
 
   has(digest: string): boolean {

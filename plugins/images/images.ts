@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../../addon';
 import { HutchError } from '../../runtime/errors';
-import { openSnapshotter } from '../snapshotter/registry';
+import { openSnapshotter, SNAPSHOTTERS } from '../snapshotter/registry';
 import type { SnapshotInfo, Snapshotter } from '../snapshotter/snapshotter';
 import { readLayoutDir, readTarArchive, type Progress } from './archive';
 import { ContentStore } from './content-store';
@@ -96,9 +96,10 @@ export class ImageService {
           const plans = await planImport(src, ingest, file, options.name);
           for (const p of plans) for (const b of p.blobs) ingest.commit(b);
           const unpacked: Record<string, string[]> = {};
+          // once per plan: unpacking names snapshots by them and the record keeps them
+          const chains = new Map(plans.map((p) => [p, chainIds(p.diffIds)]));
           for (const p of plans) {
-            const chain = chainIds(p.diffIds);
-            if (!options.noUnpack) await unpackLayers(sn, this.content, p.layers, p.diffIds, chain);
+            if (!options.noUnpack) await unpackLayers(sn, this.content, p.layers, p.diffIds, chains.get(p)!);
             unpacked[p.name] = options.noUnpack ? [] : [snName];
           }
           return await this.db.update((doc) => {
@@ -108,7 +109,7 @@ export class ImageService {
               const same = old?.target.digest === p.target.digest;
               doc.images[p.name] = {
                 ...p,
-                chainIds: chainIds(p.diffIds),
+                chainIds: chains.get(p)!,
                 unpacked: [...new Set([...(same ? old!.unpacked : []), ...unpacked[p.name]])],
                 created: same ? old!.created : now,
                 updated: same ? old!.updated : now,
@@ -182,7 +183,7 @@ export class ImageService {
     } catch {
       return [];
     }
-    return names.filter((n) => n === 'overlayfs' || n === 'native').map((n) => this.snapshotter(n));
+    return names.filter((n) => (SNAPSHOTTERS as readonly string[]).includes(n)).map((n) => this.snapshotter(n));
   }
 
   /**

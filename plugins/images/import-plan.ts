@@ -7,7 +7,7 @@ import { HutchError } from '../../runtime/errors';
 import type { ArchiveSource } from './archive';
 import type { Ingest } from './content-store';
 import type { ImageLayer } from './image-store';
-import { checkDigest, isConfig, isIndex, isManifest, layerCompression, MT, sha256, type Descriptor } from './media-types';
+import { checkDigest, isConfig, isIndex, isManifest, layerCompression, MT, sha256, sniff, type Descriptor } from './media-types';
 
 export interface PlannedImage {
   name: string;
@@ -151,8 +151,8 @@ async function planDocker(src: ArchiveSource, ingest: Ingest, nameFlag: string |
     const layers: ImageLayer[] = [];
     for (const [j, p] of e.Layers.entries()) {
       const digest = await src.blobAt(p, `${where}.Layers[${j}]`);
-      const head = ingest.read(digest).subarray(0, 2);
-      const gz = head[0] === 0x1f && head[1] === 0x8b;
+      // only the magic bytes: a layer can be gigabytes
+      const gz = sniff(ingest.head(digest, 2)) === 'gzip';
       layers.push({ digest, mediaType: gz ? MT.dockerLayerGzip : MT.dockerLayer, size: ingest.written.get(digest)?.size ?? 0 });
     }
     const diffIds = checkConfig(config, layers.length, `${where}.Config`);

@@ -24,7 +24,7 @@ import type { Header } from 'tar-stream';
 import { native } from '../../addon';
 import { HutchError } from '../../runtime/errors';
 import type { Mount } from '../snapshotter/snapshotter';
-import { layerCompression, type Compression } from './media-types';
+import { layerCompression, sniff, type Compression } from './media-types';
 import { tarExtract, XATTR_PREFIX } from './tar-pax';
 
 export interface ApplyOptions {
@@ -83,12 +83,6 @@ async function* hashing(src: AsyncIterable<Buffer> | Iterable<Buffer>, hash: cry
     count.n += chunk.length;
     yield chunk;
   }
-}
-
-function sniff(head: Buffer): Compression {
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  return 'none';
 }
 
 async function* zstdDecompress(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -47,6 +47,16 @@ export function layerCompression(mediaType: string, where: string): Compression 
   return c;
 }
 
+/**
+ * The compression a blob's first bytes show (gzip 1f 8b, zstd frame 28 b5 2f fd).
+ * Fewer than 4 bytes are fine: callers that only ask about gzip read just 2.
+ */
+export function sniff(head: Buffer): Compression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export function checkDigest(digest: unknown, where: string): string {

@@ -43,22 +43,6 @@ export function netnsIdentity(netnsPath: string): string | undefined {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat (start time), undefined when the process is gone or a zombie. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-    return rest[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function isProcessAlive(owner: { pid: number; startTime: string }): boolean {
-  return processStartTime(owner.pid) === owner.startTime;
-}
-
 /** Valid Linux interface name: 1–15 bytes, no "/", ":" or whitespace, not "." or "..". */
 export function isValidIfName(name: string): boolean {
   return Buffer.byteLength(name) >= 1 && Buffer.byteLength(name) <= 15 && !/[/:\s]/.test(name) && name !== '.' && name !== '..';

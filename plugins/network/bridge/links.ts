@@ -60,15 +60,6 @@ export async function createBridge(op: string, bridge: string, subnet: Ipv4Subne
   writeSysctl(op, '/proc/sys/net/ipv4/ip_forward', '1');
 }
 
-export async function linkExists(op: string, name: string): Promise<boolean> {
-  const nl = NetlinkSocket.open(op, null);
-  try {
-    return (await nl.link(name)) !== undefined;
-  } finally {
-    nl.close();
-  }
-}
-
 /** Deletes a link by name; one already gone is fine. */
 export async function deleteLink(op: string, name: string): Promise<void> {
   const nl = NetlinkSocket.open(op, null);

@@ -19,10 +19,11 @@
  */
 import * as fs from 'node:fs';
 import { HutchError } from '../../../runtime/errors';
+import { isSameLiveProcess, procStat } from '../../../runtime/state/proc';
 import type { PluginContext } from '../../plugin';
 import { broadcastOf, contains, formatIpv4, formatSubnet, overlaps, parseIpv4, parseSubnet, type Ipv4Subnet } from '../cidr';
 import { resolveBridgeConfig, type BridgeConfig, type ResolvedBridgeConfig } from '../config';
-import { describeRoute, hostRoutes, isProcessAlive, isValidContainerId, isValidIfName, netnsIdentity, processStartTime } from '../host';
+import { describeRoute, hostRoutes, isValidContainerId, isValidIfName, netnsIdentity } from '../host';
 import { deleteRules, deleteTagged, restoreRules } from '../iptables';
 import { withFileLock } from '../lock';
 import type { NetworkPlugin, NetworkRequest, NetworkResult, NetworkTeardownRequest } from '../plugin';
@@ -106,7 +107,7 @@ export class BridgePlugin implements NetworkPlugin {
     const net = this.network(op);
     const netns = netnsIdentity(req.netnsPath);
     if (!netns) throw new HutchError(op, `network namespace ${req.netnsPath} does not exist`, { errno: 'ENOENT', path: req.netnsPath });
-    const startTime = processStartTime(process.pid);
+    const startTime = procStat(process.pid)?.startTime;
     if (!startTime) throw new HutchError(op, 'cannot read our own /proc/self/stat', { errno: 'ENOENT' });
 
     const record = await withFileLock(this.store.lockPath, () =>
@@ -292,7 +293,7 @@ export class BridgePlugin implements NetworkPlugin {
 
   /** A record nobody will finish or undo: its setup died, or its namespace (and so its veth) is gone. */
   private isStale(r: ContainerNetRecord): boolean {
-    if (r.status === 'pending') return !isProcessAlive(r.owner);
+    if (r.status === 'pending') return !isSameLiveProcess(r.owner.pid, r.owner.startTime);
     return !sysLinkExists(r.hostVeth);
   }
 

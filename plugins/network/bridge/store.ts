@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeAtomic } from '../atomic-file';
 import type { RuleLines } from '../iptables';
 import type { PortMapping } from '../ports';
 
@@ -47,12 +48,6 @@ export interface ContainerNetRecord {
 export interface PortOwner {
   bridge: string;
   id: string;
-}
-
-export function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data, { mode: 0o600 });
-  fs.renameSync(tmp, file);
 }
 
 function readJson<T>(file: string): T | undefined {

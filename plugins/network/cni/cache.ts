@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeAtomic } from '../atomic-file';
 
 export interface CachedAttachment {
   kind: 'cniCacheV1';
@@ -36,9 +37,7 @@ export function readCache(file: string): CachedAttachment | undefined {
 
 export function writeCache(file: string, c: CachedAttachment): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(c), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeAtomic(file, JSON.stringify(c));
 }
 
 export function removeCache(file: string): void {

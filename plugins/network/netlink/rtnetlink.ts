@@ -12,7 +12,6 @@ export const NLM_F_REQUEST = 0x1;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
-export const NLM_F_REPLACE = 0x100;
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;

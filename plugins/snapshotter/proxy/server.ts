@@ -18,6 +18,7 @@ import type * as grpcTypes from '@grpc/grpc-js';
 import Long = require('long');
 import { HutchError, type ErrorKind } from '../../../runtime/errors';
 import { containerd, google } from '../../../proto/gen/snapshots';
+import { toTimestamp } from '../../../shim/timestamp';
 import type { Mount, SnapshotInfo, Snapshotter } from '../snapshotter';
 
 const v1 = containerd.services.snapshots.v1;
@@ -77,15 +78,10 @@ function toStatus(e: unknown): grpcTypes.ServiceError {
   return Object.assign(new Error(err.message), { code, details: err.message, metadata: undefined as unknown as grpcTypes.Metadata }) as grpcTypes.ServiceError;
 }
 
-function ts(d: Date): google.protobuf.Timestamp.$Properties {
-  const ms = d.getTime();
-  return { seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
-}
-
 const KIND = { view: v1.Kind.VIEW, active: v1.Kind.ACTIVE, committed: v1.Kind.COMMITTED } as const;
 
 function infoPb(i: SnapshotInfo): containerd.services.snapshots.v1.Info.$Properties {
-  return { name: i.name, parent: i.parent, kind: KIND[i.kind], createdAt: ts(i.created), updatedAt: ts(i.updated), labels: i.labels };
+  return { name: i.name, parent: i.parent, kind: KIND[i.kind], createdAt: toTimestamp(i.created), updatedAt: toTimestamp(i.updated), labels: i.labels };
 }
 
 function mountsPb(ms: Mount[]): containerd.types.Mount.$Properties[] {
