@@ -13,17 +13,13 @@ import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { configureInside, createVeth, deleteLink, macForIp, type VethPlan } from '../plugins/network/bridge/links';
 import { deleteLinkQuietly, linkName, NetnsHolder } from '../test/fixtures/net';
+import { median } from './lib';
 
 const execFileAsync = promisify(execFile);
 const iterations = Number(process.argv[2] ?? 30);
 
 function now(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function ipBatch(netnsPath: string, lines: string[]): Promise<void> {

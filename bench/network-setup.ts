@@ -21,16 +21,12 @@ import {
   restoreIpForward,
   testSubnet,
 } from '../test/fixtures/net';
+import { median } from './lib';
 
 const iterations = Number(process.argv[2] ?? 30);
 
 function now(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function cni(plugin: string, command: 'ADD' | 'DEL', id: string, netns: string, config: object): Promise<string> {

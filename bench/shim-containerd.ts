@@ -25,6 +25,10 @@ import * as path from 'node:path';
 import { startContainerd, type Containerd } from '../test/fixtures/containerd';
 import { REPO_ROOT, RUN_ID, tempDir } from '../test/fixtures/env';
 import { busyboxBaseEntries, layerTar, writeDockerArchive } from '../test/fixtures/image-builder';
+import { median as medianOf } from './lib';
+
+/** Even counts: the mean of the two middle values. */
+const median = (xs: number[]): number => medianOf(xs, 'mean');
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 20;
@@ -55,11 +59,6 @@ function timed(argv: string[]): number {
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return ms;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function runRm(peer: Peer, args: string[]): string[] {
   return ['ctr', '-a', cd.address, '-n', nsOf[peer], 'run', '--rm', '--runtime', runtimeOf[peer], IMAGE, id(peer), ...args];

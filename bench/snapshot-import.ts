@@ -13,6 +13,7 @@
  * containerd and the hutch proxy run with their own root, state and sockets under a
  * temp dir, and everything is removed afterwards.
  */
+import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -24,6 +25,8 @@ import { mountAll, unmountAll } from '../plugins/snapshotter/mount';
 import type { Mount } from '../plugins/snapshotter/snapshotter';
 import { busyboxBaseEntries, layerTar, writeDockerArchive, type LayerEntry } from '../test/fixtures/image-builder';
 import { HUTCH_BIN, RUN_ID, tempDir } from '../test/fixtures/env';
+import { eventually } from '../test/fixtures/shim';
+import { median } from './lib';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(name);
@@ -31,11 +34,6 @@ const arg = (name: string, def: number): number => {
 };
 const RUNS = arg('--runs', 3);
 const CYCLES = arg('--cycles', 100);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function timed(fn: () => void): number {
   const t = process.hrtime.bigint();
@@ -47,14 +45,6 @@ async function timedAsync(fn: () => Promise<void>): Promise<number> {
   const t = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** 5 layers of 20 MiB of incompressible files on busybox. */
@@ -84,21 +74,28 @@ async function main(): Promise<void> {
     const hutchSock = path.join(dir, 'hutch.sock');
     const proxy = spawn(process.execPath, [HUTCH_BIN, 'snapshotter', 'serve', '--address', hutchSock, '--root', path.join(dir, 'proxy')], { stdio: 'ignore' });
     children.push(proxy);
-    await waitFor('hutch proxy', () => fs.existsSync(hutchSock));
+    assert.ok(await eventually(() => fs.existsSync(hutchSock), 400, 50), 'timed out waiting for the hutch proxy');
     fs.writeFileSync(
       path.join(dir, 'config.toml'),
       `version = 2\nroot = "${dir}/root"\nstate = "${dir}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${sock}"\n[ttrpc]\n  address = "${sock}.ttrpc"\n[proxy_plugins.hutch]\n  type = "snapshot"\n  address = "${hutchSock}"\n`,
     );
     const cd = spawn('containerd', ['-c', path.join(dir, 'config.toml')], { stdio: 'ignore' });
     children.push(cd);
-    await waitFor('containerd', () => {
-      try {
-        ctr('version');
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    assert.ok(
+      await eventually(
+        () => {
+          try {
+            ctr('version');
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        400,
+        50,
+      ),
+      'timed out waiting for containerd',
+    );
 
     // 1. import + unpack
     const imageRoot = path.join(dir, 'hutch-images');

@@ -15,6 +15,7 @@ import { openSnapshotter } from '../../plugins/snapshotter/registry';
 import type { SnapshotInfo } from '../../plugins/snapshotter/snapshotter';
 import { testImage, writeDockerArchive } from '../fixtures/image-builder';
 import { HUTCH_BIN, RUN_ID, isRoot, tempDir } from '../fixtures/env';
+import { eventually } from '../fixtures/shim';
 
 const run = promisify(execFile);
 
@@ -23,14 +24,6 @@ function have(bin: string): boolean {
 }
 
 const skip = !isRoot() ? 'needs root' : !have('containerd') || !have('ctr') ? 'needs containerd and ctr' : false;
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function stop(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -61,7 +54,7 @@ describe('proxy snapshotter under containerd', { skip }, () => {
     snapRoot = path.join(dir, 'snaps');
     const hutchSock = path.join(dir, 'hutch.sock');
     server = spawn(process.execPath, [HUTCH_BIN, 'snapshotter', 'serve', '--address', hutchSock, '--root', snapRoot], { stdio: ['ignore', 'inherit', 'inherit'] });
-    await waitFor('the hutch snapshotter socket', () => fs.existsSync(hutchSock));
+    assert.ok(await eventually(() => fs.existsSync(hutchSock), 200, 50), 'timed out waiting for the hutch snapshotter socket');
     fs.writeFileSync(
       path.join(dir, 'config.toml'),
       [
@@ -80,7 +73,10 @@ describe('proxy snapshotter under containerd', { skip }, () => {
       ].join('\n'),
     );
     containerd = spawn('containerd', ['-c', path.join(dir, 'config.toml')], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'containerd.log'), 'w')] });
-    await waitFor('containerd', () => ctr('version').then(() => true, () => false));
+    assert.ok(
+      await eventually(() => ctr('version').then(() => true, () => false), 200, 50),
+      'timed out waiting for containerd',
+    );
     const archive = path.join(dir, 'image.tar');
     await writeDockerArchive(archive, { ...(await testImage(image)), name: `hutchtest:${RUN_ID}` });
     await ctr('image', 'import', '--snapshotter', 'hutch', archive);
@@ -144,7 +140,7 @@ describe('proxy snapshotter under containerd', { skip }, () => {
 
   it("leaves containerd's garbage collector to remove every snapshot once the image is gone", async () => {
     await ctr('image', 'rm', '--sync', image);
-    await waitFor('GC to empty our store', async () => (await ours()).length === 0);
+    assert.ok(await eventually(async () => (await ours()).length === 0, 200, 50), 'timed out waiting for GC to empty our store');
     assert.deepEqual(await ours(), []);
   });
 });

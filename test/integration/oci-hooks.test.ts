@@ -5,13 +5,12 @@
  * and leaves nothing behind; poststart and poststop failures are logged, not fatal.
  */
 import assert = require('node:assert/strict');
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeBundle } from '../fixtures/busybox';
-import { containerId, HUTCH_BIN, tempDir } from '../fixtures/env';
-import { errorMessage, hutch, leftovers } from '../fixtures/hutch';
+import { containerId, tempDir } from '../fixtures/env';
+import { errorMessage, hutch, leftovers, stateOf, waitForStatus } from '../fixtures/hutch';
 
 const work = tempDir('oci-hooks');
 const root = path.join(work, 'state');
@@ -66,20 +65,6 @@ function hookFile(dir: string): string {
   return file;
 }
 
-function state(id: string): { status: string; pid: number } {
-  return JSON.parse(hutch(root, ['state', id]).stdout);
-}
-
-/** Runs hutch with an extra variable in its environment (what hooks without `env` inherit). */
-function hutchWithEnv(args: string[]): { code: number; stderr: string } {
-  // stderr to a file: the container keeps the stdio create was given, a pipe would never close
-  const errFile = path.join(work, `stderr-${n++}`);
-  const fd = fs.openSync(errFile, 'w');
-  const r = spawnSync(HUTCH_BIN, ['--root', root, ...args], { env: { ...process.env, INHERITED: 'from-runtime' }, stdio: ['ignore', 'ignore', fd] });
-  fs.closeSync(fd);
-  return { code: r.status ?? 1, stderr: fs.readFileSync(errFile, 'utf8') };
-}
-
 describe('hooks', () => {
   it('runs all six stages in order, each in its namespace, with state, args, env and cwd', async () => {
     const id = containerId(`all${n++}`);
@@ -103,15 +88,16 @@ describe('hooks', () => {
     fs.copyFileSync(hook, path.join(bundle, 'rootfs', 'marker-hook.sh'));
     fs.chmodSync(path.join(bundle, 'rootfs', 'marker-hook.sh'), 0o755);
 
-    const created = hutchWithEnv(['create', '--bundle', bundle, id]);
+    // an extra variable in hutch's environment: what hooks without `env` inherit
+    const created = hutch(root, ['create', '--bundle', bundle, id], { env: { ...process.env, INHERITED: 'from-runtime' } });
     assert.equal(created.code, 0, created.stderr);
-    const initPid = state(id).pid;
+    const initPid = stateOf(root, id).pid;
     const containerMnt = fs.readlinkSync(`/proc/${initPid}/ns/mnt`);
     const containerPid = fs.readlinkSync(`/proc/${initPid}/ns/pid`);
     assert.deepEqual(fs.readFileSync(path.join(markers, 'order'), 'utf8').split('\n').filter(Boolean), ['prestart', 'createRuntime', 'createContainer']);
     assert.equal(hutch(root, ['start', id]).code, 0);
     assert.equal(hutch(root, ['kill', id, 'KILL']).code, 0);
-    for (let i = 0; i < 500 && state(id).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitForStatus(root, id, 'stopped', { tries: 500, pauseMs: 10 });
     assert.equal(hutch(root, ['delete', id]).code, 0);
 
     assert.deepEqual(fs.readFileSync(path.join(markers, 'order'), 'utf8').split('\n').filter(Boolean), [
@@ -200,7 +186,7 @@ describe('hooks', () => {
     const started = hutch(root, ['start', id]);
     assert.equal(started.code, 0);
     assert.match(started.stderr, /level=warning msg=".*poststart hook #0 \(\/bin\/sh\) failed with exit status 1: poststart broke/);
-    assert.equal(state(id).status, 'running');
+    assert.equal(stateOf(root, id).status, 'running');
     const deleted = hutch(root, ['delete', '--force', id]);
     assert.equal(deleted.code, 0);
     assert.match(deleted.stderr, /level=warning msg=".*poststop hook #0 \(\/bin\/sh\) failed with exit status 2: poststop broke/);
@@ -216,8 +202,8 @@ describe('hooks', () => {
     });
     assert.equal(hutch(root, ['create', '--bundle', bundle, id]).code, 0);
     hutch(root, ['start', id]);
-    for (let i = 0; i < 500 && state(id).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(state(id).status, 'stopped');
+    await waitForStatus(root, id, 'stopped', { tries: 500, pauseMs: 10 });
+    assert.equal(stateOf(root, id).status, 'stopped');
     assert.equal(fs.existsSync(path.join(markers, 'program')), false, 'the program never ran');
     assert.equal(hutch(root, ['delete', id]).code, 0);
     assert.deepEqual(leftovers(root, id, bundle), []);

@@ -17,6 +17,7 @@ import { buildDir } from '../../addon';
 import { makeBundle } from '../fixtures/busybox';
 import { containerId, HUTCH_BIN, tempDir } from '../fixtures/env';
 import { hutch, leftovers } from '../fixtures/hutch';
+import { eventually } from '../fixtures/shim';
 
 const work = tempDir('oci-security');
 const root = path.join(work, 'state');
@@ -50,14 +51,6 @@ function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 describe('security', () => {
   it('a container cannot write to the binary that enters it during exec (CVE-2019-5736 class)', async () => {
     const id = containerId(`cve${n++}`);
@@ -78,7 +71,7 @@ describe('security', () => {
       const exec = spawn(HUTCH_BIN, ['--root', root, 'exec', id, '/evil'], { stdio: ['pipe', 'ignore', 'ignore'] });
       const log = path.join(shared, 'log');
       const read = (): string => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
-      await waitFor('the container to find the entering binary', () => /holding \d+/.test(read()));
+      assert.ok(await eventually(() => /holding \d+/.test(read()), 2000, 10), 'timed out waiting for the container to find the entering binary');
       const victim = /refused (\d+)/.exec(read());
       assert.ok(victim, `no write was allowed: ${read()}`);
       // from the host: the process that entered runs a memfd, not a file of ours
@@ -94,7 +87,7 @@ describe('security', () => {
       exec.stdin.end();
       const code = await new Promise<number | null>((r) => exec.on('close', r));
       assert.equal(code, 1, 'the re-run hutch-init found no plan and exited 1');
-      await waitFor('the attempt after exit', () => /late-(wrote|refused)/.test(read()));
+      assert.ok(await eventually(() => /late-(wrote|refused)/.test(read()), 2000, 10), 'timed out waiting for the attempt after exit');
       fs.writeFileSync(path.join(shared, 'stop'), '');
       const text = read();
       assert.doesNotMatch(text, /wrote/, text);

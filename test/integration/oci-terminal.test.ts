@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { native } from '../../addon';
 import { makeBundle } from '../fixtures/busybox';
 import { containerId, HUTCH_BIN, tempDir } from '../fixtures/env';
-import { errorMessage, hutch, leftovers } from '../fixtures/hutch';
+import { errorMessage, hutch, leftovers, waitForStatus } from '../fixtures/hutch';
 import { ConsoleReceiver, PtySession, spawnInPty } from '../fixtures/terminal';
 
 const work = tempDir('oci-terminal');
@@ -32,14 +32,6 @@ function terminalBundle(args: string[], edit?: (spec: any) => void): { id: strin
   return { id, bundle };
 }
 
-async function waitStopped(id: string): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (JSON.parse(hutch(root, ['state', id]).stdout).status === 'stopped') return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`${id} did not stop`);
-}
-
 describe('terminals', () => {
   it('create sends the pty master over --console-socket; a shell is driven through it', async () => {
     const { id, bundle } = terminalBundle(['sh'], (s) => (s.process.consoleSize = { height: 25, width: 132 }));
@@ -56,7 +48,7 @@ describe('terminals', () => {
       session.write('exit 3\n');
       await session.waitForHangup();
       session.close();
-      await waitStopped(id);
+      await waitForStatus(root, id, 'stopped', { tries: 1000, pauseMs: 10 });
       assert.equal(hutch(root, ['delete', id]).code, 0);
       assert.deepEqual(leftovers(root, id, bundle), []);
     } finally {

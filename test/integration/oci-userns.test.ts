@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeBundle, makeRootfs } from '../fixtures/busybox';
 import { containerId, HUTCH_BIN, RUN_ID, tempDir } from '../fixtures/env';
-import { errorMessage, hutch, leftovers, type Result } from '../fixtures/hutch';
+import { errorMessage, hutch, leftovers, waitForStatus, type Result } from '../fixtures/hutch';
 
 const work = tempDir('oci-userns');
 const root = path.join(work, 'state');
@@ -139,7 +139,7 @@ describe('rootless', () => {
     return bundle;
   }
 
-  it('runs a container as an unprivileged user: root inside, the user outside, no cgroup', () => {
+  it('runs a container as an unprivileged user: root inside, the user outside, no cgroup', async () => {
     const id = containerId(`rootless${n++}`);
     const bundle = rootlessBundle(id, (s) => {
       s.process.args = ['sleep', '100000'];
@@ -164,7 +164,7 @@ describe('rootless', () => {
     const t = asUser(['exec', '-t', id, 'tty']);
     assert.match(t.stdout, /^\/dev\/pts\/\d+\r\n$/, 'a terminal works rootless too');
     assert.equal(asUser(['kill', id, 'KILL']).code, 0);
-    for (let i = 0; i < 500 && JSON.parse(asUser(['state', id]).stdout).status !== 'stopped'; i++) spawnSync('sleep', ['0.01']);
+    await waitForStatus(asUser, id, 'stopped', { tries: 500, pauseMs: 10 });
     assert.equal(asUser(['delete', id]).code, 0);
     assert.equal(fs.existsSync(path.join(xdg, 'hutch', id)), false);
     assert.deepEqual(leftovers(path.join(xdg, 'hutch'), id, bundle), []);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeBundle } from '../fixtures/busybox';
 import { containerId, HUTCH_BIN, tempDir } from '../fixtures/env';
-import { errorMessage, hutch, hutchAsync, leftovers } from '../fixtures/hutch';
+import { errorMessage, hutch, hutchAsync, leftovers, stateOf, waitForStatus } from '../fixtures/hutch';
 
 const work = tempDir('lifecycle');
 const root = path.join(work, 'state');
@@ -18,12 +18,6 @@ after(() => {
   for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) hutch(root, ['delete', '--force', id]);
 });
 
-function state(id: string): { status: string; pid: number; bundle: string; id: string } {
-  const r = hutch(root, ['state', id]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
-
 describe('lifecycle', () => {
   it('create, state, start, kill, delete move through created, running, stopped', async () => {
     const id = containerId('life');
@@ -31,7 +25,7 @@ describe('lifecycle', () => {
     const pidFile = path.join(work, 'life.pid');
     const created = hutch(root, ['create', '--bundle', bundle, '--pid-file', pidFile, id]);
     assert.equal(created.code, 0, created.stderr);
-    const s1 = state(id);
+    const s1 = stateOf(root, id);
     assert.equal(s1.status, 'created');
     assert.equal(s1.bundle, bundle);
     assert.equal(fs.readFileSync(pidFile, 'utf8'), String(s1.pid), 'pid file holds the init pid, no newline');
@@ -39,7 +33,7 @@ describe('lifecycle', () => {
     assert.notEqual(fs.readlinkSync(`/proc/${s1.pid}/exe`), '/bin/busybox');
 
     assert.equal(hutch(root, ['start', id]).code, 0);
-    const s2 = state(id);
+    const s2 = stateOf(root, id);
     assert.equal(s2.status, 'running');
     assert.equal(fs.readFileSync(`/proc/${s2.pid}/cmdline`, 'utf8'), 'sleep\x001000\x00');
     const again = hutch(root, ['start', id]);
@@ -56,9 +50,9 @@ describe('lifecycle', () => {
     assert.match(refused.stderr, /not stopped: running/);
 
     assert.equal(hutch(root, ['kill', id, 'KILL']).code, 0);
-    for (let i = 0; i < 200 && state(id).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(state(id).status, 'stopped');
-    assert.equal(state(id).pid, 0);
+    await waitForStatus(root, id, 'stopped', { tries: 200, pauseMs: 10 });
+    assert.equal(stateOf(root, id).status, 'stopped');
+    assert.equal(stateOf(root, id).pid, 0);
     const killStopped = hutch(root, ['kill', id, '9']);
     assert.equal(killStopped.code, 1);
     assert.match(killStopped.stderr, /container not running/);
@@ -102,7 +96,7 @@ describe('lifecycle', () => {
     const bundle = makeBundle(path.join(work, 'signal'), ['sleep', '1000']);
     const id = containerId('signal');
     const running = hutchAsync(root, ['run', id], { cwd: bundle });
-    for (let i = 0; i < 500 && hutch(root, ['state', id]).stdout.indexOf('"running"') < 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitForStatus(root, id, 'running', { tries: 500, pauseMs: 10, allowMissing: true });
     assert.equal(hutch(root, ['kill', id, 'SIGKILL']).code, 0);
     assert.equal((await running).code, 137);
     assert.deepEqual(leftovers(root, id, bundle), []);
@@ -136,8 +130,8 @@ describe('lifecycle', () => {
     fs.closeSync(fdIn);
     assert.equal(created.status, 0);
     assert.equal(hutch(root, ['start', id]).code, 0);
-    const pid = state(id).pid;
-    for (let i = 0; i < 500 && fs.existsSync(`/proc/${pid}`) && state(id).status !== 'stopped'; i++) spawnSync('sleep', ['0.01']);
+    const pid = stateOf(root, id).pid;
+    for (let i = 0; i < 500 && fs.existsSync(`/proc/${pid}`) && stateOf(root, id).status !== 'stopped'; i++) spawnSync('sleep', ['0.01']);
     assert.equal(fs.readFileSync(out, 'utf8'), 'got hello\nto-err\n');
     assert.equal(hutch(root, ['delete', id]).code, 0);
   });

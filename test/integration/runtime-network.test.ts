@@ -7,12 +7,12 @@
 import assert = require('node:assert/strict');
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { BridgePlugin } from '../../plugins/network/bridge/plugin';
 import { makeBundle } from '../fixtures/busybox';
 import { containerId, tempDir } from '../fixtures/env';
 import { hutch, hutchAsync, leftovers } from '../fixtures/hutch';
-import { httpGet, iptablesLinesWith, linkName, readIpForward, restoreIpForward, retry, testSubnet } from '../fixtures/net';
+import { freePort, httpGet, iptablesLinesWith, linkName, readIpForward, restoreIpForward, retry, testSubnet } from '../fixtures/net';
 
 const work = tempDir('rt-net');
 const root = path.join(work, 'state');
@@ -22,7 +22,11 @@ const stateDir = path.join(work, 'net-state');
 const config = path.join(work, 'config.json');
 fs.writeFileSync(config, JSON.stringify({ network: { bridge: { name: bridge, subnet, stateDir } } }));
 const ipForward = readIpForward();
-const PORT = 40000 + (parseInt(subnet.split('.')[2], 10) % 20000);
+let PORT = 0;
+
+before(async () => {
+  PORT = await freePort();
+});
 
 after(async () => {
   for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) hutch(root, ['--config', config, 'delete', '--force', id]);

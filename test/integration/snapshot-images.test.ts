@@ -35,6 +35,9 @@ import * as tar from 'tar-stream';
 const run = promisify(execFile);
 const skip = isRoot() ? false : 'needs root (mounts, mknod, trusted xattrs)';
 
+/** The hutch CLI as a child process; rejects on a non-zero exit. */
+const hutch = (...args: string[]): Promise<{ stdout: string; stderr: string }> => run(process.execPath, [HUTCH_BIN, ...args]);
+
 async function snapshots(images: ImageService): Promise<SnapshotInfo[]> {
   const out: SnapshotInfo[] = [];
   await images.snapshotter().walk((i) => void out.push(i));
@@ -358,7 +361,6 @@ describe('images', { skip }, () => {
     const state = path.join(dir, 'run-state');
     const file = path.join(dir, 'run.tar');
     await writeDockerArchive(file, { ...spec, config: { User: 'user', WorkingDir: '/home/user', Env: ['GREETING=hi'] } });
-    const hutch = (...args: string[]): Promise<{ stdout: string; stderr: string }> => run(process.execPath, [HUTCH_BIN, ...args]);
     await hutch('image', 'import', '--image-root', root, file);
     const script = [
       'id -u; id -g; id -G; pwd; echo $GREETING',
@@ -390,7 +392,6 @@ describe('images', { skip }, () => {
     const root = path.join(dir, 'root-cli');
     const file = path.join(dir, 'cli.tar');
     await writeDockerArchive(file, spec);
-    const hutch = (...args: string[]): Promise<{ stdout: string; stderr: string }> => run(process.execPath, [HUTCH_BIN, ...args]);
     const imp = await hutch('image', 'import', '--image-root', root, file);
     assert.match(imp.stdout, /^hutchtest:latest\tsha256:[0-9a-f]{64}\tcreated\n$/);
     assert.equal(imp.stderr, '', 'no progress bar when stderr is not a terminal');
