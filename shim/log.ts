@@ -13,9 +13,8 @@ import pino, { type Logger } from 'pino';
 export const LOG_BUFFER_MAX = 4 * 1024 * 1024;
 
 export interface ShimLog {
+  /** writes each line at once (or drops it): nothing waits in memory to be flushed at exit */
   logger: Logger;
-  /** before exit: nothing is buffered (kept for callers that flush before exiting) */
-  flush(): void;
 }
 
 export function openShimLog(bundle: string, fields: { id: string; namespace: string }, debug: boolean): ShimLog {
@@ -25,7 +24,7 @@ export function openShimLog(bundle: string, fields: { id: string; namespace: str
   } catch {
     fd = undefined; // no FIFO or no reader (ENXIO): nowhere to log
   }
-  if (fd === undefined) return { logger: pino({ enabled: false }), flush: () => undefined };
+  if (fd === undefined) return { logger: pino({ enabled: false }) };
   // containerd stops reading a shim's log when that container's connection closes (a
   // group shim outlives it), and closes the FIFO. Each line is written at once with a
   // non-blocking write, and dropped if the FIFO is full (EAGAIN) or has no reader
@@ -42,9 +41,5 @@ export function openShimLog(bundle: string, fields: { id: string; namespace: str
     },
     dest,
   );
-  return {
-    logger,
-    // every line was written (or dropped) when it was logged: nothing waits in memory
-    flush: () => undefined,
-  };
+  return { logger };
 }

@@ -62,11 +62,6 @@ export function addressOf(socketPath: string): string {
   return `unix://${socketPath}`;
 }
 
-/** The filesystem path in a `unix://` address. */
-export function socketPathOf(address: string): string {
-  return address.startsWith('unix://') ? address.slice('unix://'.length) : address;
-}
-
 /** Writes `<bundle>/address` atomically (temp file + rename), as containerd reads it after a restart. */
 export function writeAddressFile(bundle: string, address: string): void {
   const tmp = path.join(bundle, '.address');

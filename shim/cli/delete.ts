@@ -12,7 +12,7 @@ import { cleanupDeadContainer } from '../task/cleanup';
 import { TtrpcClient } from '../ttrpc/client';
 import { NAMESPACE_KEY } from '../ttrpc/metadata';
 import { Code, TtrpcError } from '../ttrpc/status';
-import { readAddressFile, socketPathOf } from './address';
+import { readAddressFile } from './address';
 import type { ShimFlags } from './flags';
 
 /** Codes that mean "no live shim to ask", not "the shim refused". */
@@ -21,7 +21,8 @@ const GONE = new Set([Code.Unavailable, Code.DeadlineExceeded]);
 async function askLiveShim(address: string, target: { id: string; bundle: string; namespace: string }): Promise<Buffer | undefined> {
   let client: TtrpcClient;
   try {
-    client = await TtrpcClient.connect(socketPathOf(address), { timeoutMs: 2000 });
+    // connect takes the `unix://` address as it is
+    client = await TtrpcClient.connect(address, { timeoutMs: 2000 });
   } catch {
     return undefined;
   }

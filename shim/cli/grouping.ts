@@ -10,12 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { findConfigFile, loadConfig, type ShimGrouping } from '../../plugins/config';
+import { shimRootDir } from '../task/paths';
 
 export const GROUPING_NOTE = 'shim-grouping';
-
-function stateRootDir(): string {
-  return process.env.HUTCH_SHIM_ROOT || '/run/hutch';
-}
 
 /** The note's text for a configuration file and the policy read from it. */
 export function groupingNote(file: string, st: fs.BigIntStats, grouping: ShimGrouping): string {
@@ -27,10 +24,12 @@ export function shimGrouping(): ShimGrouping {
   const explicit = process.env.HUTCH_CONFIG || undefined;
   const file = findConfigFile(explicit);
   if (!file) return 'auto';
+  // identity before content: an edit in between leaves a note the launcher ignores
   const st = fs.statSync(file, { bigint: true });
-  const grouping = loadConfig(explicit).shim.group;
+  // by the path found above: /etc/hutch is not searched a second time
+  const grouping = loadConfig(file).shim.group;
   try {
-    const dir = stateRootDir();
+    const dir = shimRootDir();
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
     const tmp = path.join(dir, `.${GROUPING_NOTE}.${process.pid}`);
     fs.writeFileSync(tmp, groupingNote(file, st, grouping), { mode: 0o644 });

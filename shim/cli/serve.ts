@@ -26,7 +26,7 @@ export async function serve(flags: ShimFlags): Promise<void> {
   // ps (and the test suite's leak check) should see a containerd shim, not "node …"
   process.title = `containerd-shim-hutch-v2 -namespace ${flags.namespace} -id ${flags.id} -address ${flags.address}`;
   const bundle = flags.bundle || process.cwd();
-  const { logger, flush } = openShimLog(bundle, { id: flags.id, namespace: flags.namespace }, flags.debug);
+  const { logger } = openShimLog(bundle, { id: flags.id, namespace: flags.namespace }, flags.debug);
   try {
     native().setChildSubreaper();
   } catch (e) {
@@ -47,7 +47,6 @@ export async function serve(flags: ShimFlags): Promise<void> {
     await task?.close().catch((e: Error) => logger.warn({ err: e.message }, 'task service close failed'));
     await events.close().catch(() => undefined);
     if (socketPath) fs.rmSync(socketPath, { force: true });
-    flush();
     process.exit(code);
   };
 
@@ -82,7 +81,6 @@ export async function serve(flags: ShimFlags): Promise<void> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     logger.fatal({ err: err.message }, 'cannot serve');
-    flush();
     throw new HutchError('serve', `listen on ${socketPath ?? `fd ${inherited ?? INHERITED_FD}`}: ${err.message}`, { errno: err.code });
   }
   logger.info({ socket: socketPath }, 'serving');

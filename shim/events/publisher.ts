@@ -73,11 +73,6 @@ export class EventPublisher {
     this.queueWarnAt = options.queueWarnAt ?? 2048;
   }
 
-  /** Events waiting to be forwarded (including the one in flight). */
-  get pending(): number {
-    return this.queue.length;
-  }
-
   /**
    * Queues a task event, stamped now. Resolves to true once containerd has it, false
    * if it was dropped after the last retry or because the publisher closed; it never

@@ -86,13 +86,12 @@ export async function startBinaryLogger(op: string, uri: string, processId: stri
     });
     // the logger holds the read ends and fd 5 now; ours would hide its EOF and readiness
     for (const fd of [out[0], err[0], ready[1]]) closeQuietly(fd);
-    opened.length = 0;
-    opened.push(out[1], err[1], ready[0]);
+    opened.splice(0, opened.length, out[1], err[1]);
     if (child.pid === undefined) {
+      closeQuietly(ready[0]);
       const [e] = (await once(child, 'error')) as [NodeJS.ErrnoException];
       throw new HutchError(op, `stdio "${uri}": start the logging binary: ${e.message}`, { errno: e.code, field: 'stdout' });
     }
-    opened.pop();
     await loggerReady(ready[0]);
     return { stdout: out[1], stderr: err[1], stop: () => stopLogger(child) };
   } catch (e) {

@@ -26,26 +26,17 @@ import type * as ttyType from 'node:tty';
 import { native } from '../../addon';
 import { HutchError } from '../../runtime/errors';
 import { closeQuietly } from '../../runtime/launch/sync-channel';
-import type { IoPaths } from './stdio';
+import { openOrFail, plainPath, type IoPaths } from './stdio';
 
 /** How long the exit waits for the terminal's last output. */
 export const CONSOLE_DRAIN_MS = 2000;
 
-function fifoPath(uri: string): string {
-  if (uri.startsWith('fifo://')) return uri.slice('fifo://'.length);
+/** The relay reads and writes FIFOs only: a file:// or binary:// stream is refused up front. */
+function fifoPath(op: string, uri: string): string {
   if (uri.startsWith('file://') || uri.startsWith('binary://')) {
     throw new HutchError('create', `terminal output to "${uri}": only FIFOs are supported with a terminal`, { kind: 'unimplemented' });
   }
-  return uri;
-}
-
-function open(op: string, what: string, file: string, flags: number): number {
-  try {
-    return fs.openSync(file, flags);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new HutchError(op, `open ${what} ${file}: ${err.message}`, { errno: err.code, path: file });
-  }
+  return plainPath(op, uri).path;
 }
 
 export class ShimConsole {
@@ -72,15 +63,15 @@ export class ShimConsole {
     const c = new ShimConsole(ours, theirs);
     try {
       if (paths.stdout) {
-        const file = fifoPath(paths.stdout);
-        c.stdoutHold = open(op, 'stdout', file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-        c.stdout = new net.Socket({ fd: open(op, 'stdout', file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK), readable: false, writable: true });
+        const file = fifoPath(op, paths.stdout);
+        c.stdoutHold = openOrFail(op, 'stdout', file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        c.stdout = new net.Socket({ fd: openOrFail(op, 'stdout', file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK), readable: false, writable: true });
         c.stdout.on('error', () => undefined); // the client went away: output is dropped, as by the runc shim
       }
       if (paths.stdin) {
-        const file = fifoPath(paths.stdin);
-        const readFd = open(op, 'stdin', file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-        c.stdinHold = open(op, 'stdin', file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        const file = fifoPath(op, paths.stdin);
+        const readFd = openOrFail(op, 'stdin', file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        c.stdinHold = openOrFail(op, 'stdin', file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
         c.stdin = new net.Socket({ fd: readFd, readable: true, writable: false });
         c.stdin.on('error', () => undefined);
         c.stdin.pause(); // until the master is here

@@ -42,8 +42,6 @@ export interface DeleteTarget {
 export interface TaskServiceHandle {
   /** the containerd.task.v2.Task service */
   definition: ServiceDefinition;
-  /** containers this shim still serves; Shutdown ends the shim only at 0 */
-  containerCount(): number;
   /**
    * The `delete` action, asked of the live group shim by the launcher: force-delete
    * the container if it is still here, release what it holds, report its exit.

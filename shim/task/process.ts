@@ -119,6 +119,12 @@ export class ShimProcess {
     }
   }
 
+  /** Lets go of the process' I/O: the shim's FIFO ends, its logging binary (given time to finish) and its terminal. */
+  async closeIo(): Promise<void> {
+    this.console?.close();
+    await this.stdio?.close();
+  }
+
   /** Stops watching (the shim is going away; the kernel keeps the process). */
   release(): void {
     this.watch?.close();

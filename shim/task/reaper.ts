@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { native } from '../../addon';
 import { closeQuietly } from '../../runtime/launch/sync-channel';
+import { procStat } from '../../runtime/state/proc';
 
 function childrenOfThisProcess(): number[] {
   const out: number[] = [];
@@ -21,20 +22,11 @@ function childrenOfThisProcess(): number[] {
   return out;
 }
 
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
 export function startOrphanReaper(isTracked: (pid: number) => boolean): () => void {
   const nativeOps = native();
   const reap = (): void => {
     for (const pid of childrenOfThisProcess()) {
-      if (isTracked(pid) || !isZombie(pid)) continue;
+      if (isTracked(pid) || procStat(pid)?.state !== 'Z') continue;
       try {
         const fd = nativeOps.pidfdOpen(pid);
         try {

@@ -194,8 +194,7 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
           if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `exec ${p.id} is still running`);
           c.execs.delete(p.id);
           c.pendingSpecs.delete(p.id);
-          await p.stdio?.close();
-          p.console?.close();
+          await p.closeIo();
           return exitInfo(p);
         }
         if (p.state === 'running') throw new TtrpcError(Code.FailedPrecondition, `container ${c.id} is still running`);
@@ -204,12 +203,8 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
         });
         if (p.state === 'created') await p.wait();
         p.transition('deleted', 'delete');
-        for (const e of c.execs.values()) {
-          await e.stdio?.close();
-          e.console?.close();
-        }
-        await p.stdio?.close();
-        p.console?.close();
+        for (const e of c.execs.values()) await e.closeIo();
+        await p.closeIo();
         c.oom?.dispose();
         if (c.rootfsMounted) unmountRootfs(c.bundle);
         containers.delete(c.id);
@@ -248,17 +243,16 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
 
       State: defineMethod(v2.StateRequest, v2.StateResponse, async (req) => {
         const { c, p } = processOf(req.id, req.execId);
+        const status = await statusOf(c, p);
         return {
           id: p.id,
           bundle: c.bundle,
-          pid: p.pid,
-          status: await statusOf(c, p),
+          status,
           stdin: p.io.stdin,
           stdout: p.io.stdout,
           stderr: p.io.stderr,
           terminal: p.io.terminal,
-          exitStatus: p.exit?.status ?? 0,
-          exitedAt: p.exit ? toTimestamp(p.exit.at) : GO_ZERO_TIME,
+          ...exitInfo(p),
           execId: p.isInit ? '' : p.id,
         };
       }),
@@ -338,7 +332,6 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
 
   return {
     definition,
-    containerCount: () => containers.size,
     forceDelete: async (target) => {
       const c = containers.get(target.id);
       if (c) {

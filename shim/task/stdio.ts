@@ -1,11 +1,12 @@
 /**
  * A process' stdio from containerd's paths (FIFOs made by the client, `fifo://`,
- * `file://`, `binary://` logging binaries — binary-logger.ts). Without a terminal the FIFOs are handed straight to the container —
- * its writes land in containerd's FIFO with no copy through the shim, so the shim is
- * never the bottleneck and nothing is left in a relay when the process exits. The shim
- * keeps the other end of each FIFO open, as the runc shim does: a read end on stdout and
- * stderr (writes neither block on open nor fail with EPIPE when the client detaches),
- * a write end on stdin (no early EOF) until CloseIO.
+ * `file://`, `binary://` logging binaries: binary-logger.ts). Without a terminal the
+ * FIFOs are handed straight to the container — its writes land in containerd's FIFO
+ * with no copy through the shim, so the shim is never the bottleneck and nothing is
+ * left in a relay when the process exits. The shim keeps the other end of each FIFO
+ * open, as the runc shim does: a read end on stdout and stderr (writes neither block
+ * on open nor fail with EPIPE when the client detaches), a write end on stdin (no
+ * early EOF) until CloseIO.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,7 +30,8 @@ export interface IoOwner {
 
 const O_NONBLOCK = fs.constants.O_NONBLOCK;
 
-function plainPath(op: string, uri: string): { path: string; append: boolean } {
+/** The filesystem path in a stdio URI (fifo://, file://, or a bare path); append for file://. */
+export function plainPath(op: string, uri: string): { path: string; append: boolean } {
   if (isBinaryUri(uri)) {
     // containerd picks the logging binary by stdout, which then takes stderr too
     throw new HutchError(op, `stdio "${uri}": a logging binary is given as stdout (it then gets stderr as well)`, { kind: 'invalid-argument', field: 'stderr' });
@@ -39,7 +41,8 @@ function plainPath(op: string, uri: string): { path: string; append: boolean } {
   return { path: uri, append: false };
 }
 
-function openOrFail(op: string, what: string, file: string, flags: number, mode = 0o640): number {
+/** open(2) with the error naming the stream and the file; `mode` applies only with O_CREAT. */
+export function openOrFail(op: string, what: string, file: string, flags: number, mode = 0o640): number {
   try {
     return fs.openSync(file, flags, mode);
   } catch (e) {

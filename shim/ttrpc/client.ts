@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import Long = require('long');
 
 import { ttrpc } from '../../proto/gen/ttrpc';
-import { encodeHeader, FrameReader, MESSAGE_LENGTH_MAX, MessageType, type Frame, type FrameHeader } from './frame';
+import { FrameReader, MESSAGE_LENGTH_MAX, MessageType, writeFrame, type Frame, type FrameHeader } from './frame';
 import { metadataOf, metadataToPairs, type Metadata } from './metadata';
 import type { MessageCodec } from './service';
 import { closedError, Code, deadlineError, oversizedError, TtrpcError } from './status';
@@ -87,10 +87,6 @@ export class TtrpcClient {
     this.socket.unref();
   }
 
-  ref(): void {
-    this.socket.ref();
-  }
-
   /** Calls `service`/`method` with a message of the generated request type. */
   async call<Req, Res>(
     service: string,
@@ -134,10 +130,7 @@ export class TtrpcClient {
             }, options.timeoutMs)
           : undefined;
       this.pending.set(streamId, { resolve, reject, timer });
-      this.socket.cork();
-      this.socket.write(encodeHeader(streamId, MessageType.Request, 0, data.length));
-      this.socket.write(data);
-      this.socket.uncork();
+      writeFrame(this.socket, streamId, MessageType.Request, data);
     });
   }
 

@@ -3,6 +3,7 @@
  * message type, flags) followed by the data, one protobuf message. There is no
  * preface: the first bytes on a connection are a frame.
  */
+import type { Writable } from 'node:stream';
 
 export const HEADER_LENGTH = 10;
 /** The largest data a peer may send (4 MiB, as containerd/ttrpc). */
@@ -33,6 +34,18 @@ export function encodeHeader(streamId: number, type: number, flags: number, leng
   header.writeUInt8(type, 8);
   header.writeUInt8(flags, 9);
   return header;
+}
+
+/**
+ * Writes one frame. Corked, so header and data leave in a single write rather than
+ * as a lone 10-byte segment. `written` runs once the data is handed to the kernel.
+ * Neither side sets flags: they only matter to streaming, which hutch does not use.
+ */
+export function writeFrame(out: Writable, streamId: number, type: MessageType, data: Uint8Array, written?: () => void): void {
+  out.cork();
+  out.write(encodeHeader(streamId, type, 0, data.length));
+  out.write(data, written);
+  out.uncork();
 }
 
 /** One frame as a single buffer (header + data). */

@@ -15,7 +15,7 @@ import * as net from 'node:net';
 
 import { native } from '../../addon';
 import { google, ttrpc } from '../../proto/gen/ttrpc';
-import { encodeHeader, FrameReader, MESSAGE_LENGTH_MAX, MessageType, type Frame, type FrameHeader } from './frame';
+import { FrameReader, MESSAGE_LENGTH_MAX, MessageType, writeFrame, type Frame, type FrameHeader } from './frame';
 import { metadataFromPairs, metadataValue, NAMESPACE_KEY } from './metadata';
 import type { AnyMethodDefinition, CallContext, PeerInfo, ServiceDefinition } from './service';
 import { Code, oversizedError, statusOfError, type StatusDetail } from './status';
@@ -180,10 +180,7 @@ class Connection {
     const statusMessage: google.rpc.IStatus =
       status.code === Code.OK ? {} : { code: status.code, message: status.message, details: status.details.map((d) => ({ type_url: d.typeUrl, value: d.value })) };
     const data = ttrpc.Response.encode({ status: statusMessage, payload: payload && payload.length > 0 ? payload : undefined }).finish();
-    this.socket.cork();
-    this.socket.write(encodeHeader(streamId, MessageType.Response, 0, data.length));
-    this.socket.write(data, after.length ? () => done() : undefined);
-    this.socket.uncork();
+    writeFrame(this.socket, streamId, MessageType.Response, data, after.length ? done : undefined);
   }
 }
 
@@ -243,11 +240,6 @@ export class TtrpcServer {
       });
     });
     this.inheritedPath = path;
-  }
-
-  /** Open connections. */
-  get connectionCount(): number {
-    return this.connections.size;
   }
 
   private accept(socket: net.Socket): void {

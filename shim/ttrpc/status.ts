@@ -46,10 +46,6 @@ export class TtrpcError extends Error {
     super(message);
     this.name = 'TtrpcError';
   }
-
-  get codeName(): string {
-    return Code[this.code] ?? `code ${this.code}`;
-  }
 }
 
 /** What the Go client returns when the connection is gone: every pending call fails with it. */

@@ -15,14 +15,13 @@ import { native } from '../../addon';
 import { openShimLog } from '../../shim/log';
 import { REPO_ROOT, tempDir } from '../fixtures/env';
 
-/** A process that logs `kib` KiB into <dir>/log as the shim does, then flushes and exits; resolves with its exit code. */
+/** A process that logs `kib` KiB into <dir>/log as the shim does, then exits; resolves with its exit code. */
 function logAndExit(dir: string, kib: number): Promise<number | null> {
   const script = `
     const { openShimLog } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'shim', 'log'))});
-    const { logger, flush } = openShimLog(${JSON.stringify(dir)}, { id: 'c', namespace: 'ns' }, true);
+    const { logger } = openShimLog(${JSON.stringify(dir)}, { id: 'c', namespace: 'ns' }, true);
     const line = 'x'.repeat(1000);
     for (let i = 0; i < ${kib}; i++) logger.debug({ i }, line);
-    flush();
     process.exit(0);`;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
@@ -70,8 +69,7 @@ describe('shim log', () => {
   });
 
   it('logs nothing, and never blocks, without a FIFO', () => {
-    const { logger, flush } = openShimLog(path.join(dir, 'nowhere'), { id: 'c', namespace: 'ns' }, true);
+    const { logger } = openShimLog(path.join(dir, 'nowhere'), { id: 'c', namespace: 'ns' }, true);
     logger.info('dropped');
-    flush();
   });
 });
