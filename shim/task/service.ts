@@ -337,7 +337,8 @@ export const createTaskService: TaskServiceFactory = (shim: ShimContext) => {
       if (c) {
         for (const p of [c.init, ...c.execs.values()]) {
           p.release();
-          p.console?.close();
+          // not awaited: a logging binary's 12 s to finish must not hold up a forced delete
+          void p.closeIo();
         }
         c.oom?.dispose();
         containers.delete(target.id);
